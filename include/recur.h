@@ -1,0 +1,281 @@
+/*
+ * recur — fast Elman RNNs on multi-core CPUs.
+ *
+ * One public header, C11, usable from C++.
+ *
+ * Model (course notation), for t = 0 .. T-1:
+ *     h_t = f(W x_t + U h_{t-1} + b)        h_{-1} = h0 (zeros when h0 is NULL)
+ *     y_t = g(V h_t + c)                    only when O > 0; with O == 0, y_t is h_t
+ *
+ * Sizes: T steps, N batch, I inputs, H hidden units, O outputs (0 = no output layer).
+ *
+ * Memory layouts (all float32, dense, row-major, no padding):
+ *     x  [T][N][I]     input sequence, time-major
+ *     h  [T][N][H]     hidden states
+ *     y  [T][N][O]     outputs ([T][N][H] when O == 0)
+ *     h0, h_last, dh0, dh_last  [N][H]
+ *     W  [H][I]   U [H][H]   b [H]   V [O][H]   c [O]
+ * W and U have the layout of PyTorch's nn.RNN weight_ih_l0 and weight_hh_l0, so a
+ * torch model loads without transposition; torch keeps two biases (bias_ih_l0 and
+ * bias_hh_l0): recur's b is their sum.
+ *
+ * Errors: every entry point returns a recur_status. On any status other than
+ * RECUR_OK nothing has been written to any output argument. The library never
+ * aborts, exits or prints.
+ *
+ * Threads: a recur_context is used by one thread at a time; separate contexts may
+ * be used concurrently. recur_rnn descriptors are immutable and may be shared.
+ *
+ * Numerical bounds of the SIMD kernels against the scalar oracle are documented
+ * in README.md ("Accuracy").
+ */
+#ifndef RECUR_H
+#define RECUR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define RECUR_API
+#elif defined(__GNUC__)
+#define RECUR_API __attribute__((visibility("default")))
+#else
+#define RECUR_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define RECUR_VERSION_MAJOR 0
+#define RECUR_VERSION_MINOR 1
+#define RECUR_VERSION_PATCH 0
+
+/* Version of the library actually linked, as "MAJOR.MINOR.PATCH". */
+RECUR_API const char *recur_version_string(void);
+/* The same as MAJOR * 10000 + MINOR * 100 + PATCH. */
+RECUR_API int recur_version(void);
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum recur_status {
+    RECUR_OK = 0,
+    RECUR_ERR_NULL_POINTER = 1,      /* a required pointer argument is NULL */
+    RECUR_ERR_INVALID_SIZE = 2,      /* a size is zero where it must not be */
+    RECUR_ERR_SIZE_OVERFLOW = 3,     /* a product of sizes overflows size_t */
+    RECUR_ERR_INVALID_ARGUMENT = 4,  /* an enum, flag, target index or scalar is out of range */
+    RECUR_ERR_OUT_OF_MEMORY = 5,     /* an internal allocation failed */
+    RECUR_ERR_UNSUPPORTED_ISA = 6,   /* the ISA is not in this build or not on this CPU */
+    RECUR_ERR_WORKSPACE_TOO_SMALL = 7,/* workspace_size is below recur_workspace_size() */
+    RECUR_ERR_WORKSPACE_MISMATCH = 8 /* the workspace was not filled by recur_forward_train
+                                        for this descriptor, T and N */
+} recur_status;
+
+/* A static English sentence for a status; never NULL (unknown codes included). */
+RECUR_API const char *recur_status_string(recur_status status);
+
+/* ---------------------------------------------------------------- ISA */
+
+typedef enum recur_isa {
+    RECUR_ISA_AUTO = 0,   /* best available on this CPU */
+    RECUR_ISA_SCALAR = 1, /* portable C, the correctness oracle */
+    RECUR_ISA_AVX2 = 2,   /* x86-64 AVX2 + FMA */
+    RECUR_ISA_AVX512 = 3, /* x86-64 AVX-512F */
+    RECUR_ISA_NEON = 4    /* AArch64 Advanced SIMD */
+} recur_isa;
+
+/* Lower-case name ("scalar", "avx2", "avx512", "neon", "auto"); "unknown" otherwise. */
+RECUR_API const char *recur_isa_name(recur_isa isa);
+/* 1 when this build has kernels for isa and this CPU (and OS) can run them. */
+RECUR_API int recur_isa_supported(recur_isa isa);
+/* The ISA that RECUR_ISA_AUTO resolves to on this machine, ignoring RECUR_ISA. */
+RECUR_API recur_isa recur_isa_best(void);
+
+/* ---------------------------------------------------------------- context */
+
+/*
+ * A context holds the kernel table in use and scratch memory reused across calls.
+ * On creation its ISA comes from the environment variable RECUR_ISA
+ * (scalar | avx2 | avx512 | neon | auto; unset or empty means auto). If RECUR_ISA
+ * names an ISA that is unknown or not supported here, creation fails with
+ * RECUR_ERR_UNSUPPORTED_ISA (or RECUR_ERR_INVALID_ARGUMENT for an unknown name).
+ */
+typedef struct recur_context recur_context;
+
+RECUR_API recur_status recur_context_create(recur_context **ctx);
+RECUR_API void recur_context_destroy(recur_context *ctx); /* NULL is a no-op */
+
+/* Force the kernel table of ctx; unsupported ISAs leave ctx unchanged. */
+RECUR_API recur_status recur_context_set_isa(recur_context *ctx, recur_isa isa);
+/* The ISA in use by ctx (never RECUR_ISA_AUTO); RECUR_ISA_SCALAR for NULL. */
+RECUR_API recur_isa recur_context_isa(const recur_context *ctx);
+
+/* ---------------------------------------------------------------- descriptor */
+
+typedef enum recur_activation {
+    RECUR_ACT_TANH = 0,
+    RECUR_ACT_RELU = 1,
+    RECUR_ACT_SIGMOID = 2,
+    RECUR_ACT_IDENTITY = 3,
+    RECUR_ACT_SOFTMAX = 4 /* output layer only: softmax over the O outputs of each (t, n) */
+} recur_activation;
+
+typedef struct recur_rnn_config {
+    size_t input_size;               /* I >= 1 */
+    size_t hidden_size;              /* H >= 1 */
+    size_t output_size;              /* O >= 0; 0 = no output layer */
+    recur_activation hidden_act;     /* f: tanh, relu, sigmoid or identity */
+    recur_activation output_act;     /* g: identity, softmax, sigmoid or tanh; ignored when O == 0 */
+} recur_rnn_config;
+
+typedef struct recur_rnn recur_rnn; /* immutable once created */
+
+RECUR_API recur_status recur_rnn_create(recur_rnn **rnn, const recur_rnn_config *config);
+RECUR_API void recur_rnn_destroy(recur_rnn *rnn); /* NULL is a no-op */
+/* Copies the configuration out. */
+RECUR_API recur_status recur_rnn_get_config(const recur_rnn *rnn, recur_rnn_config *config);
+
+/* Parameters, read-only (forward and backward never write them). V and c may be NULL when O == 0. */
+typedef struct recur_weights {
+    const float *W; /* [H][I] */
+    const float *U; /* [H][H] */
+    const float *b; /* [H]    */
+    const float *V; /* [O][H] */
+    const float *c; /* [O]    */
+} recur_weights;
+
+/* The same five tensors, writable: gradients, weights being trained, SGD velocity. */
+typedef struct recur_tensors {
+    float *W; /* [H][I] */
+    float *U; /* [H][H] */
+    float *b; /* [H]    */
+    float *V; /* [O][H] */
+    float *c; /* [O]    */
+} recur_tensors;
+
+/* Read-only view of writable tensors (for passing trained weights to forward). */
+RECUR_API recur_weights recur_weights_from(const recur_tensors *t);
+
+/* ---------------------------------------------------------------- forward */
+
+/*
+ * Inference. x [T][N][I] required; h0 [N][H] optional (NULL = zeros);
+ * y required ([T][N][O], or [T][N][H] when O == 0); h_last [N][H] optional:
+ * receives h_{T-1}, to pass as h0 of the next call when streaming.
+ */
+RECUR_API recur_status recur_forward(recur_context *ctx, const recur_rnn *rnn,
+                                     size_t T, size_t N, const recur_weights *w,
+                                     const float *x, const float *h0,
+                                     float *y, float *h_last);
+
+/*
+ * Bytes of workspace that recur_forward_train needs for T and N (it saves h0, every
+ * h_t and every y_t there for recur_backward).
+ */
+RECUR_API recur_status recur_workspace_size(const recur_rnn *rnn, size_t T, size_t N,
+                                            size_t *bytes);
+
+/* Same outputs as recur_forward, and fills workspace for recur_backward. */
+RECUR_API recur_status recur_forward_train(recur_context *ctx, const recur_rnn *rnn,
+                                           size_t T, size_t N, const recur_weights *w,
+                                           const float *x, const float *h0,
+                                           float *y, float *h_last,
+                                           void *workspace, size_t workspace_size);
+
+/* ---------------------------------------------------------------- backward */
+
+typedef enum recur_dy_kind {
+    RECUR_DY_OUTPUT = 0, /* dy is dL/dy_t (after g), e.g. from recur_loss_mse */
+    RECUR_DY_LOGITS = 1  /* dy is dL/dz_t with z_t = V h_t + c (before g), e.g. from
+                            recur_loss_softmax_xent; with O == 0 it means the same as OUTPUT */
+} recur_dy_kind;
+
+typedef struct recur_backward_options {
+    recur_dy_kind dy_kind;
+    /*
+     * Truncated BPTT window k (0 = full BPTT). The sequence is cut into windows
+     * [0,k), [k,2k), ...; the gradient flowing from h_t back into h_{t-1} is dropped
+     * when t > 0 is a multiple of k, as if the state were detached at each window
+     * start. dh0 still receives the gradient of the first window. With k >= T this is
+     * exactly full BPTT.
+     */
+    size_t bptt_window;
+    /* 0: gradients overwrite grads (and dx, dh0). 1: they are added to what is there. */
+    int accumulate;
+} recur_backward_options;
+
+/* { RECUR_DY_OUTPUT, 0, 0 }: full BPTT, overwrite. */
+RECUR_API recur_backward_options recur_backward_options_default(void);
+
+/*
+ * BPTT from step T-1 down to 0. x is the same input given to recur_forward_train;
+ * workspace is the one it filled. dy [T][N][O] (or [T][N][H] when O == 0) may be
+ * NULL (no loss on the outputs); dh_last [N][H] optional: a gradient arriving at
+ * h_{T-1} from beyond the sequence. grads: W, U, b required, V and c required when O > 0.
+ * dx [T][N][I] and dh0 [N][H] are optional. options NULL = defaults.
+ */
+RECUR_API recur_status recur_backward(recur_context *ctx, const recur_rnn *rnn,
+                                      size_t T, size_t N, const recur_weights *w,
+                                      const float *x, const void *workspace,
+                                      size_t workspace_size,
+                                      const float *dy, const float *dh_last,
+                                      const recur_backward_options *options,
+                                      recur_tensors *grads, float *dx, float *dh0);
+
+/* ---------------------------------------------------------------- losses */
+
+/*
+ * Softmax cross-entropy with integer targets, fused with g = softmax.
+ * probs [rows][classes] are softmax outputs (y of an RNN with output_act SOFTMAX,
+ * rows = T*N). targets[r] in [0, classes), or -1 to ignore row r.
+ * loss (optional out) = mean over counted rows of -log(probs[r][target]);
+ * dlogits (optional out) [rows][classes] = (probs - onehot) / counted rows
+ * (zero rows for ignored targets), to be passed with RECUR_DY_LOGITS.
+ * A target outside [-1, classes) gives RECUR_ERR_INVALID_ARGUMENT.
+ * No counted row: loss 0 and zero gradient.
+ */
+RECUR_API recur_status recur_loss_softmax_xent(size_t rows, size_t classes,
+                                               const float *probs, const int32_t *targets,
+                                               float *loss, float *dlogits);
+
+/*
+ * Mean squared error over count values: loss = sum (y - t)^2 / count,
+ * dy = 2 (y - t) / count (pass with RECUR_DY_OUTPUT). loss and dy are optional outs.
+ */
+RECUR_API recur_status recur_loss_mse(size_t count, const float *y, const float *target,
+                                      float *loss, float *dy);
+
+/* ---------------------------------------------------------------- optimisation */
+
+/*
+ * Global L2 norm over every gradient tensor (W, U, b, and V, c when O > 0),
+ * computed in double. If max_norm > 0 and the norm exceeds it, every tensor is
+ * scaled by max_norm / norm. norm_before (optional out) gets the norm before clipping.
+ * max_norm must be finite and >= 0 (0 = only measure).
+ */
+RECUR_API recur_status recur_clip_grad_norm(const recur_rnn *rnn, recur_tensors *grads,
+                                            float max_norm, float *norm_before);
+
+typedef struct recur_sgd_options {
+    float learning_rate; /* eta > 0 */
+    float momentum;      /* in [0, 1); 0 = plain SGD */
+    float weight_decay;  /* >= 0; L2 penalty added to the gradient of every tensor */
+} recur_sgd_options;
+
+/*
+ * SGD, as in PyTorch: g' = g + weight_decay * p; v = momentum * v + g'; p -= eta * v
+ * (v = g' when momentum == 0). velocity: same shapes as params, required when
+ * momentum > 0 (zero it before the first step), ignored otherwise. Grads are not modified.
+ */
+RECUR_API recur_status recur_sgd_update(const recur_rnn *rnn, recur_tensors *params,
+                                        const recur_tensors *grads,
+                                        const recur_sgd_options *options,
+                                        recur_tensors *velocity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RECUR_H */

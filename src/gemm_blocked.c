@@ -1,0 +1,102 @@
+/*
+ * Blocked, packed GEMM driver (the BLIS loop nest), written once for every ISA.
+ * An ISA supplies only the microkernel and its MR x NR tile and KC/MC/NC blocks
+ * (recur_gemm_config). Edge panels are zero-padded while packing, so the
+ * microkernel always runs full tiles and only stores the valid m x n corner.
+ */
+#include "kernel_table.h"
+
+static size_t min_sz(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+size_t recur_gemm_scratch_floats(const recur_kernel_table *kt)
+{
+    const recur_gemm_config *g = &kt->gemm_config;
+    size_t mc = (g->mc + g->mr - 1) / g->mr * g->mr;
+    size_t nc = (g->nc + g->nr - 1) / g->nr * g->nr;
+    return mc * g->kc + g->kc * nc;
+}
+
+/* A block (mc x kc) -> panels of MR rows; each panel stores kc columns of MR floats. */
+static void pack_a(size_t mc, size_t kc, size_t mr, const float *a, ptrdiff_t rsa,
+                   ptrdiff_t csa, float *dst)
+{
+    for (size_t i0 = 0; i0 < mc; i0 += mr) {
+        size_t mi = min_sz(mr, mc - i0);
+        for (size_t p = 0; p < kc; p++) {
+            for (size_t i = 0; i < mi; i++)
+                dst[i] = a[(ptrdiff_t)(i0 + i) * rsa + (ptrdiff_t)p * csa];
+            for (size_t i = mi; i < mr; i++)
+                dst[i] = 0.0f;
+            dst += mr;
+        }
+    }
+}
+
+/* B block (kc x nc) -> panels of NR columns; each panel stores kc rows of NR floats. */
+static void pack_b(size_t kc, size_t nc, size_t nr, const float *b, ptrdiff_t rsb,
+                   ptrdiff_t csb, float *dst)
+{
+    for (size_t j0 = 0; j0 < nc; j0 += nr) {
+        size_t nj = min_sz(nr, nc - j0);
+        for (size_t p = 0; p < kc; p++) {
+            const float *src = b + (ptrdiff_t)p * rsb + (ptrdiff_t)j0 * csb;
+            if (csb == 1) {
+                for (size_t j = 0; j < nj; j++)
+                    dst[j] = src[j];
+            } else {
+                for (size_t j = 0; j < nj; j++)
+                    dst[j] = src[(ptrdiff_t)j * csb];
+            }
+            for (size_t j = nj; j < nr; j++)
+                dst[j] = 0.0f;
+            dst += nr;
+        }
+    }
+}
+
+void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
+                        int accumulate, float *scratch)
+{
+    const recur_gemm_config *g = &kt->gemm_config;
+    const size_t mr = g->mr, nr = g->nr;
+    const size_t mc_max = (g->mc + mr - 1) / mr * mr;
+    float *apack = scratch;
+    float *bpack = scratch + mc_max * g->kc;
+
+    if (k == 0) {
+        if (!accumulate)
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++)
+                    c[i * ldc + j] = 0.0f;
+        return;
+    }
+    for (size_t jc = 0; jc < n; jc += g->nc) {
+        size_t nc = min_sz(g->nc, n - jc);
+        for (size_t pc = 0; pc < k; pc += g->kc) {
+            size_t kc = min_sz(g->kc, k - pc);
+            int acc = accumulate || pc > 0;
+            pack_b(kc, nc, nr, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
+                   bpack);
+            for (size_t ic = 0; ic < m; ic += mc_max) {
+                size_t mc = min_sz(mc_max, m - ic);
+                pack_a(mc, kc, mr, a + (ptrdiff_t)ic * rsa + (ptrdiff_t)pc * csa, rsa, csa,
+                       apack);
+                for (size_t jr = 0; jr < nc; jr += nr) {
+                    const float *bp = bpack + (jr / nr) * nr * kc;
+                    size_t nj = min_sz(nr, nc - jr);
+                    for (size_t ir = 0; ir < mc; ir += mr) {
+                        const float *ap = apack + (ir / mr) * mr * kc;
+                        size_t mi = min_sz(mr, mc - ir);
+                        g->ukernel(kc, ap, bp, c + (ic + ir) * ldc + jc + jr, ldc, mi, nj,
+                                   acc);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/* Internal declarations shared by the drivers (ISA-free). */
+#ifndef RECUR_INTERNAL_H
+#define RECUR_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "recur.h"
+#include "kernel_table.h"
+
+struct recur_rnn {
+    recur_rnn_config cfg;
+};
+
+struct recur_context {
+    const recur_kernel_table *kt;
+    float *scratch;         /* grown on demand, reused across calls */
+    size_t scratch_floats;
+};
+
+/* a * b into *out; 0 on overflow. */
+static inline int recur_mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+
+static inline int recur_add_ok(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* Scratch of at least `floats` floats, 64-byte aligned; NULL when out of memory. */
+float *recur_context_scratch(recur_context *ctx, size_t floats);
+
+/* Rounds a float count up to a multiple of 16 (64 bytes) so scratch slices stay aligned. */
+static inline size_t recur_align16(size_t floats)
+{
+    return (floats + 15) & ~(size_t)15;
+}
+
+/* Checks the sizes of a sequence call; fills the element counts used by the drivers. */
+typedef struct recur_dims {
+    size_t T, N, I, H, O;
+    size_t tn;   /* T*N rows */
+    size_t nh;   /* N*H */
+    size_t x;    /* T*N*I */
+    size_t hseq; /* T*N*H */
+    size_t y;    /* T*N*O, or T*N*H when O == 0 */
+} recur_dims;
+
+recur_status recur_dims_check(const recur_rnn *rnn, size_t T, size_t N, recur_dims *d);
+recur_status recur_weights_check(const recur_rnn *rnn, const recur_weights *w);
+
+/* CPU feature detection (src/cpu_features.c). */
+int recur_cpu_has_avx2_fma(void);
+int recur_cpu_has_avx512(void);
+int recur_cpu_has_neon(void);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * The kernel table: every ISA-specific routine the drivers use, selected once per
+ * context. Drivers in src/ call only through this table and never name an ISA.
+ *
+ * Conventions shared by all kernels:
+ *  - float32, row-major; "ld" arguments are row strides in elements.
+ *  - The recurrent matrices (U for the forward step, U^T for BPTT) are packed once per
+ *    call by pack_rec into an ISA-chosen layout; a packed block covers `rows`
+ *    consecutive output rows, so drivers can give each thread its own slice.
+ */
+#ifndef RECUR_KERNEL_TABLE_H
+#define RECUR_KERNEL_TABLE_H
+
+#include <stddef.h>
+#include "recur.h"
+
+/*
+ * GEMM microkernel (BLIS style): C[mr][nr] (+)= Apanel * Bpanel over kc.
+ * a: packed A panel, kc steps of MR floats (column of the MR x kc block per step).
+ * b: packed B panel, kc steps of NR floats.
+ * c: the C tile, row stride ldc; only the top-left m x n (m <= MR, n <= NR) is stored.
+ * accumulate: 0 overwrites C, 1 adds to it.
+ */
+typedef void (*recur_gemm_ukernel_fn)(size_t kc, const float *a, const float *b,
+                                      float *c, size_t ldc, size_t m, size_t n,
+                                      int accumulate);
+
+typedef struct recur_gemm_config {
+    recur_gemm_ukernel_fn ukernel;
+    size_t mr, nr;     /* register tile */
+    size_t kc, mc, nc; /* cache blocks: kc*nr panel in L1, mc*kc block in L2, kc*nc in L3 */
+} recur_gemm_config;
+
+struct recur_kernel_table;
+
+/*
+ * C[m][n] (+)= sum_k A(i,k) * B(k,j), with A(i,k) = a[i*rsa + k*csa] and
+ * B(k,j) = b[k*rsb + j*csb] (strides express transposes). accumulate: 0 = overwrite.
+ * scratch: at least gemm_scratch_floats(kt) floats, 64-byte aligned.
+ */
+typedef void (*recur_gemm_fn)(const struct recur_kernel_table *kt, size_t m, size_t n,
+                              size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                              const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,
+                              size_t ldc, int accumulate, float *scratch);
+
+typedef struct recur_kernel_table {
+    recur_isa isa;
+
+    /* ---- GEMM: `gemm` is either a plain loop (scalar oracle) or the blocked driver
+     * src/gemm_blocked.c that uses `gemm_config`. */
+    recur_gemm_fn gemm;
+    recur_gemm_config gemm_config;
+
+    /* ---- recurrent matrix packing.
+     * Packs rows [0, rows) of the matrix M (H columns), element (r, k) = m[r*rs + k*cs]. */
+    size_t (*packed_rec_floats)(size_t h, size_t rows);
+    void (*pack_rec)(size_t h, size_t rows, const float *m, ptrdiff_t rs, ptrdiff_t cs,
+                     float *packed);
+
+    /* ---- fused recurrent step, for the `rows` hidden units of the packed slice:
+     *   out[n][r] = f(pre[n][r] + sum_k M(r,k) * hprev[n][k])   for n < batch, r < rows
+     * pre and out point at the slice's first column; hprev at column 0 (all H columns). */
+    void (*rnn_step)(size_t batch, size_t h, size_t rows, const float *packed,
+                     const float *hprev, size_t ld_hprev, const float *pre, size_t ld_pre,
+                     float *out, size_t ld_out, recur_activation f);
+
+    /* ---- fused BPTT step (packed = U^T slice):
+     *   da[n][r] = (dh[n][r] + sum_k M(r,k) * da_next[n][k]) * f'(hcur[n][r])
+     * da_next may be NULL (treated as zero, e.g. at t = T-1); dh may be NULL (zero).
+     * f' comes from the saved output: tanh 1-h^2, sigmoid h(1-h), relu h>0, identity 1. */
+    void (*bptt_step)(size_t batch, size_t h, size_t rows, const float *packed,
+                      const float *da_next, size_t ld_da_next, const float *dh,
+                      size_t ld_dh, const float *hcur, size_t ld_h, float *da,
+                      size_t ld_da, recur_activation f);
+
+    /* ---- activations, in place over n floats (tanh, relu, sigmoid, identity). */
+    void (*activate)(recur_activation f, size_t n, float *x);
+    /* softmax over each row of x[rows][cols], in place. */
+    void (*softmax_rows)(size_t rows, size_t cols, float *x);
+} recur_kernel_table;
+
+/* Floats of GEMM scratch the table's gemm needs (0 for the plain loop). */
+size_t recur_gemm_scratch_floats(const recur_kernel_table *kt);
+
+/* The blocked GEMM driver (BLIS-style), shared by every SIMD table. */
+void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
+                        int accumulate, float *scratch);
+
+/* The table for isa, or NULL when this build or CPU lacks it. Thread-safe. */
+const recur_kernel_table *recur_kernel_table_get(recur_isa isa);
+
+/* Per-ISA table constructors (defined in kernels/<isa>/); NULL when not built. */
+const recur_kernel_table *recur_kernels_scalar(void);
+const recur_kernel_table *recur_kernels_avx2(void);
+const recur_kernel_table *recur_kernels_avx512(void);
+const recur_kernel_table *recur_kernels_neon(void);
+
+#endif
