@@ -1,0 +1,168 @@
+// Shapes, buffers, thread settings and counters of the harness.
+#include "bench_common.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#ifdef RECUR_BENCH_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace rb {
+
+std::string Shape::name() const
+{
+    std::string s;
+    if (I != H)
+        s += "I" + std::to_string(I) + "_";
+    return s + "H" + std::to_string(H) + "_N" + std::to_string(N) + "_T" + std::to_string(T);
+}
+
+// The DeepBench vanilla RNN sizes (training and device sets), I = H. The same table as
+// shared/benchmarks/deepbench_vanilla.tsv, used when that file is not found.
+static const char builtin_table[] =
+    "set\thidden\tbatch\ttimesteps\n"
+    "train\t1760\t16\t50\ntrain\t1760\t32\t50\ntrain\t1760\t64\t50\ntrain\t1760\t128\t50\n"
+    "train\t2048\t16\t50\ntrain\t2048\t32\t50\ntrain\t2048\t64\t50\ntrain\t2048\t128\t50\n"
+    "train\t2560\t16\t50\ntrain\t2560\t32\t50\ntrain\t2560\t64\t50\ntrain\t2560\t128\t50\n"
+    "device\t32\t1\t672\ndevice\t64\t1\t96\n";
+
+static std::string shapes_file_flag;
+static std::string shapes_from = "built-in";
+
+void set_shapes_file(const std::string &path) { shapes_file_flag = path; }
+std::string shapes_source() { return shapes_from; }
+
+// Rows "set hidden batch timesteps"; '#' lines and the header are skipped.
+static std::vector<Shape> parse_table(std::istream &in)
+{
+    std::vector<Shape> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        std::istringstream ls(line);
+        Shape s;
+        if (!(ls >> s.set >> s.H >> s.N >> s.T))
+            continue; // the header line
+        s.I = s.H;
+        out.push_back(s);
+    }
+    return out;
+}
+
+static std::vector<Shape> deepbench_shapes()
+{
+    std::vector<std::string> candidates;
+    if (const char *e = std::getenv("RECUR_BENCH_SHAPES"))
+        candidates.push_back(e);
+    if (!shapes_file_flag.empty())
+        candidates.push_back(shapes_file_flag);
+#ifdef RECUR_BENCH_DEFAULT_SHAPES
+    candidates.push_back(RECUR_BENCH_DEFAULT_SHAPES);
+#endif
+    candidates.push_back("../shared/benchmarks/deepbench_vanilla.tsv");
+    for (const auto &path : candidates) {
+        std::ifstream f(path);
+        if (!f)
+            continue;
+        auto rows = parse_table(f);
+        if (!rows.empty()) {
+            shapes_from = path;
+            return rows;
+        }
+    }
+    std::istringstream in(builtin_table);
+    shapes_from = "built-in";
+    return parse_table(in);
+}
+
+std::vector<Shape> bench_shapes()
+{
+    std::vector<Shape> v = deepbench_shapes();
+    for (size_t h : {128, 256, 512, 1024})
+        for (size_t n : {1, 4, 16, 64})
+            v.push_back({"grid", h, h, n, 50});
+    return v;
+}
+
+void set_threads(recur_context *ctx, int n)
+{
+#ifdef RECUR_BENCH_HAVE_OPENMP
+    omp_set_num_threads(n);
+#endif
+#ifdef RECUR_BENCH_HAVE_SET_THREADS
+    if (ctx)
+        recur_context_set_num_threads(ctx, (size_t)n);
+#else
+    (void)ctx;
+    (void)n;
+#endif
+}
+
+FloatBuf::FloatBuf(size_t count, float scale, unsigned seed) : n(count)
+{
+    size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+    p = static_cast<float *>(std::aligned_alloc(64, bytes ? bytes : 64));
+    if (!p)
+        throw std::bad_alloc();
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<float> dist(-scale, scale);
+    for (size_t i = 0; i < count; i++)
+        p[i] = scale == 0.0f ? 0.0f : dist(gen);
+}
+
+double peak_gflops(const std::string &isa)
+{
+    static std::mutex mu;
+    static std::map<std::string, double> cache;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(isa);
+    if (it != cache.end())
+        return it->second;
+    double best = 0.0;
+    for (const auto &p : peak_isas()) {
+        if (p.name != isa)
+            continue;
+        p.run(1000000); // warm the core up (frequency, power state)
+        for (int rep = 0; rep < 5; rep++) {
+            auto t0 = std::chrono::steady_clock::now();
+            double flops = p.run(20000000);
+            double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            best = std::max(best, flops / s * 1e-9);
+        }
+    }
+    cache[isa] = best;
+    return best;
+}
+
+double machine_peak_gflops()
+{
+    double best = 0.0;
+    for (const auto &p : peak_isas())
+        best = std::max(best, peak_gflops(p.name));
+    return best;
+}
+
+void set_counters(benchmark::State &st, double flops_per_iter, double total_seconds,
+                  const std::string &isa, double steps)
+{
+    double iters = (double)st.iterations();
+    if (iters <= 0.0 || total_seconds <= 0.0)
+        return;
+    double gflops = flops_per_iter * iters / total_seconds * 1e-9;
+    st.counters["GFLOPs"] = gflops;
+    double pk = peak_gflops(isa);
+    if (pk > 0.0)
+        st.counters["pct_peak"] = 100.0 * gflops / pk;
+    double mp = machine_peak_gflops();
+    if (mp > 0.0)
+        st.counters["pct_machine_peak"] = 100.0 * gflops / mp;
+    st.counters["us_per_step"] = total_seconds / iters / steps * 1e6;
+}
+
+} // namespace rb

@@ -1,0 +1,108 @@
+// Shared pieces of the benchmark harness: shapes, flop formulas, buffers, peaks,
+// and the thread dimension. C++17; the library under test stays C.
+#ifndef RECUR_BENCH_COMMON_H
+#define RECUR_BENCH_COMMON_H
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "recur.h"
+
+namespace rb {
+
+// One RNN problem: I inputs, H hidden units, batch N, T steps ("set" says where it came from).
+struct Shape {
+    std::string set; // "train", "device", "grid" or "check"
+    size_t I, H, N, T;
+    std::string name() const; // "H256_N1_T50" (with "I.._" first when I != H)
+};
+
+// DeepBench table (RECUR_BENCH_SHAPES, --shapes=FILE, the shared copy, or the built-in
+// copy, in that order) followed by the H x N grid at T 50.
+std::vector<Shape> bench_shapes();
+void set_shapes_file(const std::string &path);
+std::string shapes_source(); // where the DeepBench rows came from, for the context line
+
+// Flops of one forward pass: 2*T*N*H*(I+H) (+ 2*T*N*H*O with an output layer).
+// Backward counts 2x forward (dW, dU and dx, dA recurrence); a training step 3x.
+inline double forward_flops(const Shape &s, size_t O = 0)
+{
+    return 2.0 * s.T * s.N * s.H * (double)(s.I + s.H) + 2.0 * s.T * s.N * s.H * (double)O;
+}
+
+// Intra-op thread counts to register. THE thread dimension: add counts here
+// (e.g. {1, 2, 4}) once recur_context_set_num_threads exists; names carry /threads:n.
+inline const std::vector<int> &thread_counts()
+{
+    static const std::vector<int> counts = {1};
+    return counts;
+}
+
+// Applies n threads to oneDNN (OpenMP) and, when the library has it, to ctx.
+void set_threads(recur_context *ctx, int n);
+
+// 64-byte aligned float buffer filled with uniform values in [-scale, scale].
+struct FloatBuf {
+    float *p = nullptr;
+    size_t n = 0;
+    FloatBuf() = default;
+    explicit FloatBuf(size_t count, float scale = 0.0f, unsigned seed = 1);
+    ~FloatBuf() { std::free(p); }
+    FloatBuf(const FloatBuf &) = delete;
+    FloatBuf &operator=(const FloatBuf &) = delete;
+    FloatBuf(FloatBuf &&o) noexcept : p(o.p), n(o.n) { o.p = nullptr; o.n = 0; }
+    float *data() { return p; }
+    const float *data() const { return p; }
+};
+
+// ---- peaks: measured single-core FMA throughput per ISA, in GFLOP/s.
+struct PeakIsa {
+    std::string name;     // "scalar", "avx2", "avx512", "neon"
+    double (*run)(long);  // FMA loop, returns flops done
+};
+const std::vector<PeakIsa> &peak_isas();  // those this CPU can run
+double peak_gflops(const std::string &isa); // measured once, cached; 0 when unknown
+double machine_peak_gflops();               // best of peak_isas()
+
+// Sets GFLOP/s, % of peak (of `isa`, and of the machine), us per step from a manual
+// total time. steps = time steps per iteration (1 for kernels).
+void set_counters(benchmark::State &st, double flops_per_iter, double total_seconds,
+                  const std::string &isa, double steps);
+
+// Times fn() once per iteration with steady_clock and feeds SetIterationTime; returns
+// the total seconds (for set_counters).
+template <class Fn> double timed_loop(benchmark::State &st, Fn &&fn);
+
+// Registration of each group (bench_recur.cc, bench_kernels.cc, bench_onednn.cc).
+void register_recur(const std::vector<Shape> &shapes);
+void register_kernels();
+void register_peaks();
+void register_onednn(const std::vector<Shape> &shapes); // no-op without oneDNN
+bool have_onednn();
+
+// Cross-check of recur vs oneDNN on small shapes; returns 0 when everything matches.
+int run_crosscheck();
+
+} // namespace rb
+
+#include <chrono>
+template <class Fn> double rb::timed_loop(benchmark::State &st, Fn &&fn)
+{
+    double total = 0.0;
+    for (auto _ : st) {
+        auto t0 = std::chrono::steady_clock::now();
+        fn();
+        auto t1 = std::chrono::steady_clock::now();
+        double s = std::chrono::duration<double>(t1 - t0).count();
+        st.SetIterationTime(s);
+        total += s;
+    }
+    return total;
+}
+
+#endif
