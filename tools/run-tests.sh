@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds recur and runs its test suite; installs missing Debian packages first.
+#
+#   bash tools/run-tests.sh [lane ...]
+#
+# Lanes (default: all that apply to this machine):
+#   debug     debug build, warnings as errors, every optional feature on
+#   sanitize  the same suite built with -Db_sanitize=address,undefined
+#   minimal   no OpenMP, no hwloc, no benchmarks: the portable core alone
+#   aarch64   (x86-64 hosts) cross build for 64-bit ARM, suite under qemu (.ci/aarch64.sh)
+# Ends with "N passed, N failed, N skipped" counted from the meson test logs; exits
+# non-zero when any test failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tools/deps.sh
+
+lanes=("$@")
+if [ ${#lanes[@]} -eq 0 ]; then
+    lanes=(debug sanitize minimal)
+    [ "$(uname -m)" = x86_64 ] && lanes+=(aarch64)
+fi
+
+need_packages $RECUR_BUILD_PACKAGES || { echo "package installation failed"; exit 2; }
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS=detect_leaks=1
+logs=()
+status=0
+
+# setup_and_test DIR meson-options...
+setup_and_test() {
+    local dir=$1
+    shift
+    echo "== lane $lane: configuring $dir"
+    if ! meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 &&
+       ! { rm -rf "$dir" && meson setup "$dir" "$@" >"$dir.setup.log" 2>&1; }; then
+        cat "$dir.setup.log"
+        echo "configure failed"
+        status=1
+        return
+    fi
+    echo "== lane $lane: building"
+    if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+        tail -n 60 "$dir.build.log"
+        echo "build failed"
+        status=1
+        return
+    fi
+    echo "== lane $lane: testing"
+    meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${TIMEOUT_MULT:-1}" || status=1
+    logs+=("$dir/meson-logs/testlog.json")
+}
+
+for lane in "${lanes[@]}"; do
+    case $lane in
+    debug)
+        setup_and_test build-debug --buildtype=debug -Dwerror=true -Dtests=enabled \
+            -Dopenmp=enabled -Dhwloc=enabled -Dbenchmark=enabled ;;
+    sanitize)
+        TIMEOUT_MULT=4 setup_and_test build-sanitize --buildtype=debug -Dwerror=true \
+            -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmark=disabled \
+            -Ddnnl=disabled ;;
+    minimal)
+        setup_and_test build-minimal --buildtype=debugoptimized -Dwerror=true -Dtests=enabled \
+            -Dopenmp=disabled -Dhwloc=disabled -Dbenchmark=disabled -Ddnnl=disabled ;;
+    aarch64)
+        echo "== lane aarch64"
+        bash .ci/aarch64.sh || status=1
+        for f in build-aarch64/meson-logs/testlog*.json; do
+            [ -f "$f" ] && logs+=("$f")
+        done ;;
+    *)
+        echo "unknown lane: $lane"
+        exit 2 ;;
+    esac
+done
+
+echo "== summary"
+python3 tools/count_tests.py "${logs[@]}" || status=1
+exit $status
