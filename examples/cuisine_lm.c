@@ -21,7 +21,7 @@
 #endif
 
 enum { MAX_VOCAB = 256, MAX_WORDS = 32, MAX_SENT = 1024, HIDDEN = 64, BATCH = 16 };
-static int epochs = 200; /* RECUR_EXAMPLE_epochs overrides */
+static int epochs = 200; /* RECUR_EXAMPLE_EPOCHS overrides */
 
 typedef struct corpus {
     char vocab[MAX_VOCAB][24];
@@ -136,8 +136,8 @@ static int predict(recur_context *ctx, const recur_rnn *rnn, const recur_weights
 int main(int argc, char **argv)
 {
     static corpus c;
-    if (getenv("RECUR_EXAMPLE_epochs"))
-        epochs = atoi(getenv("RECUR_EXAMPLE_epochs"));
+    if (getenv("RECUR_EXAMPLE_EPOCHS"))
+        epochs = atoi(getenv("RECUR_EXAMPLE_EPOCHS"));
     const char *path = argc > 1 ? argv[1] : CORPUS_PATH;
     if (load(&c, path) != 0)
         return 2;
