@@ -1,0 +1,24 @@
+/* AVX2+FMA kernels (built with -mavx2 -mfma). */
+#ifndef RECUR_AVX2_KERNELS_H
+#define RECUR_AVX2_KERNELS_H
+
+#include "kernel_table.h"
+
+void recur_f32_gemm_ukernel__avx2_6x16(size_t kc, const float *a, const float *b, float *c,
+                                       size_t ldc, size_t m, size_t n, int accumulate);
+
+size_t recur_f32_packed_rec_floats__avx2(size_t h, size_t rows);
+void recur_f32_pack_rec__avx2(size_t h, size_t rows, const float *m, ptrdiff_t rs,
+                              ptrdiff_t cs, float *packed);
+void recur_f32_rnn_step__avx2(size_t batch, size_t h, size_t rows, const float *packed,
+                              const float *hprev, size_t ld_hprev, const float *pre,
+                              size_t ld_pre, float *out, size_t ld_out, recur_activation f);
+void recur_f32_bptt_step__avx2(size_t batch, size_t h, size_t rows, const float *packed,
+                               const float *da_next, size_t ld_da_next, const float *dh,
+                               size_t ld_dh, const float *hcur, size_t ld_h, float *da,
+                               size_t ld_da, recur_activation f);
+
+void recur_f32_activate__avx2(recur_activation f, size_t n, float *x);
+void recur_f32_softmax_rows__avx2(size_t rows, size_t cols, float *x);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * AVX2+FMA table. GEMM blocks for a 6x16 tile on a core with 48 KiB L1d and
+ * 1 MiB L2: the kc x 16 B micro-panel (kc = 384: 24 KiB) stays in L1 while A
+ * micro-panels stream from the mc x kc block in L2 (mc = 6 * 48: 432 KiB);
+ * nc bounds the packed B block kept in L3.
+ */
+#include "avx2_kernels.h"
+
+static const recur_kernel_table avx2_table = {
+    .isa = RECUR_ISA_AVX2,
+    .gemm = recur_gemm_blocked,
+    .gemm_config = {.ukernel = recur_f32_gemm_ukernel__avx2_6x16,
+                    .mr = 6, .nr = 16, .kc = 384, .mc = 6 * 48, .nc = 4096},
+    .packed_rec_floats = recur_f32_packed_rec_floats__avx2,
+    .pack_rec = recur_f32_pack_rec__avx2,
+    .rnn_step = recur_f32_rnn_step__avx2,
+    .bptt_step = recur_f32_bptt_step__avx2,
+    .activate = recur_f32_activate__avx2,
+    .softmax_rows = recur_f32_softmax_rows__avx2,
+};
+
+const recur_kernel_table *recur_kernels_avx2(void)
+{
+    return &avx2_table;
+}

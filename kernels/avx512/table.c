@@ -1,0 +1,25 @@
+/*
+ * AVX-512 table. GEMM blocks for a 14x32 tile on a core with 48 KiB L1d and
+ * 1 MiB L2: the kc x 32 B micro-panel (kc = 256: 32 KiB) stays in L1 while A
+ * micro-panels stream from the mc x kc block in L2 (mc = 14 * 24: 336 KiB);
+ * nc bounds the packed B block kept in L3.
+ */
+#include "avx512_kernels.h"
+
+static const recur_kernel_table avx512_table = {
+    .isa = RECUR_ISA_AVX512,
+    .gemm = recur_gemm_blocked,
+    .gemm_config = {.ukernel = recur_f32_gemm_ukernel__avx512f_14x32,
+                    .mr = 14, .nr = 32, .kc = 256, .mc = 14 * 24, .nc = 2048},
+    .packed_rec_floats = recur_f32_packed_rec_floats__avx512f,
+    .pack_rec = recur_f32_pack_rec__avx512f,
+    .rnn_step = recur_f32_rnn_step__avx512f,
+    .bptt_step = recur_f32_bptt_step__avx512f,
+    .activate = recur_f32_activate__avx512f,
+    .softmax_rows = recur_f32_softmax_rows__avx512f,
+};
+
+const recur_kernel_table *recur_kernels_avx512(void)
+{
+    return &avx512_table;
+}
