@@ -25,6 +25,7 @@
  *
  * Threads: a recur_context is used by one thread at a time; separate contexts may
  * be used concurrently. recur_rnn descriptors are immutable and may be shared.
+ * Each call may itself run several threads (see "threads" below).
  *
  * Numerical bounds of the SIMD kernels against the scalar oracle are documented
  * in README.md ("Accuracy").
@@ -111,6 +112,56 @@ RECUR_API void recur_context_destroy(recur_context *ctx); /* NULL is a no-op */
 RECUR_API recur_status recur_context_set_isa(recur_context *ctx, recur_isa isa);
 /* The ISA in use by ctx (never RECUR_ISA_AUTO); RECUR_ISA_SCALAR for NULL. */
 RECUR_API recur_isa recur_context_isa(const recur_context *ctx);
+
+/* ---------------------------------------------------------------- threads */
+
+/*
+ * Each forward or backward call runs one team of threads (OpenMP): the recurrent
+ * step is split over hidden units (each thread keeps its slice of U packed in its
+ * own buffer for all T steps) and over the batch when N is large; the input
+ * projection, output layer and weight gradients are split over output blocks.
+ *
+ * Thread count of a new context: the environment variable RECUR_NUM_THREADS, else
+ * OMP_NUM_THREADS (its first number), else the number of physical cores. Small
+ * problems may use fewer threads than set. Called from inside an active OpenMP
+ * parallel region of the caller, a call runs single-threaded (no nested team, no
+ * oversubscription). A build without OpenMP always runs one thread.
+ *
+ * Determinism: for a given ISA, outputs, hidden states, gradients (and so weights
+ * updated from them) are bitwise identical for every thread count; every sum is
+ * split over its outputs or kept in a fixed order, never in an order that depends
+ * on the number of threads.
+ */
+
+/* n threads for ctx's calls (0 = the default above); n <= 1024, else INVALID_ARGUMENT. */
+RECUR_API recur_status recur_context_set_num_threads(recur_context *ctx, size_t n);
+/* Threads ctx's calls may use (1 without OpenMP, and for NULL). */
+RECUR_API size_t recur_context_get_num_threads(const recur_context *ctx);
+
+/*
+ * on = 1: each call binds its threads one per physical core (thread i to core i).
+ * Off by default: the binding stays on the OpenMP worker threads and on the calling
+ * thread after the call returns. Only applied while the thread count is at most the
+ * core count.
+ */
+RECUR_API recur_status recur_context_set_thread_binding(recur_context *ctx, int on);
+
+/* What the library detected about the machine (hwloc, else sysconf and sysfs). */
+typedef struct recur_topology {
+    size_t cores;        /* physical cores; SMT siblings are counted once */
+    size_t logical_cpus; /* online hardware threads */
+    size_t l1d_bytes;    /* L1 data cache of one core (0 = unknown) */
+    size_t l2_bytes;     /* L2 cache of one core (0 = unknown) */
+    size_t l3_bytes;     /* one L3 cache instance (0 = unknown) */
+    size_t numa_nodes;
+    size_t threads;      /* recur_context_get_num_threads(ctx) */
+    int hwloc;           /* 1: detected through hwloc */
+    int openmp;          /* 1: this build runs teams with OpenMP */
+    int binding;         /* 1: thread binding is on for ctx */
+} recur_topology;
+
+RECUR_API recur_status recur_context_get_topology(const recur_context *ctx,
+                                                  recur_topology *topology);
 
 /* ---------------------------------------------------------------- descriptor */
 

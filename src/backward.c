@@ -3,25 +3,17 @@
  * (the output layer's gradients, dW, dU, dx); only the recurrence
  *   dA_t = (dH_t + U^T dA_{t+1}) * f'(h_t)
  * runs step by step, through the fused bptt_step kernel, in place over dH.
+ * One team of threads runs the whole call (see parallel.h for the splits); the bias
+ * sums db and dc are split over columns, each summed over rows in increasing order.
  */
 #include <string.h>
-#include "internal.h"
+#include "parallel.h"
 #include "workspace.h"
 
 recur_backward_options recur_backward_options_default(void)
 {
     recur_backward_options o = {RECUR_DY_OUTPUT, 0, 0};
     return o;
-}
-
-/* out[j] (+)= sum over rows of m[r][j], rows in increasing order. */
-static void column_sums(const float *m, size_t rows, size_t cols, float *out, int acc)
-{
-    if (!acc)
-        memset(out, 0, cols * sizeof(float));
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++)
-            out[j] += m[r * cols + j];
 }
 
 /* dz = dL/dz from dy = dL/dy through g, using the saved outputs y. */
@@ -84,6 +76,135 @@ static recur_status backward_check(recur_context *ctx, const recur_rnn *rnn, siz
     return RECUR_OK;
 }
 
+typedef struct backward_job {
+    recur_context *ctx;
+    const recur_rnn *rnn;
+    const recur_dims *d;
+    const recur_weights *w;
+    const recur_backward_options *o;
+    const float *x;
+    const float *hs;     /* h_{-1} .. h_{T-1} */
+    const float *ys;     /* saved y when O > 0 */
+    const float *dy, *dh_last;
+    recur_tensors *g;
+    float *dx, *dh0;
+    float *dA;           /* [T][N][H] scratch */
+    float *dz;           /* [T][N][O] scratch, when g needs it */
+    int failed;
+} backward_job;
+
+/* Output layer: dV = dz^T h, dc = sum dz, and dH = dz V into dA (or dA from dy). */
+static void output_layer_backward(const backward_job *j, recur_team *team, size_t tid,
+                                  size_t nt, size_t *phase, float *gs)
+{
+    const recur_kernel_table *kt = j->ctx->kt;
+    const recur_dims *d = j->d;
+    const size_t H = d->H, O = d->O, TN = d->tn;
+    const int acc = j->o->accumulate;
+    const float *h = j->hs + d->nh;
+    size_t e0, e1;
+    if (O == 0) {
+        recur_par_elems(tid, nt, d->hseq, &e0, &e1);
+        if (e0 >= e1)
+            return;
+        if (j->dy)
+            memcpy(j->dA + e0, j->dy + e0, (e1 - e0) * sizeof(float));
+        else
+            memset(j->dA + e0, 0, (e1 - e0) * sizeof(float));
+        return;
+    }
+    const float *dzp = j->dy;
+    if (j->dz) {
+        recur_split(TN, nt, tid, &e0, &e1);
+        output_act_backward(j->rnn->cfg.output_act, e1 - e0, O, j->ys + e0 * O,
+                            j->dy + e0 * O, j->dz + e0 * O);
+        recur_team_barrier(team, nt, phase);
+        dzp = j->dz;
+    }
+    if (dzp) {
+        recur_par_gemm(kt, tid, nt, O, H, TN, dzp, 1, (ptrdiff_t)O, h, (ptrdiff_t)H, 1,
+                       j->g->V, H, acc, NULL, gs);
+        recur_par_column_sums(tid, nt, dzp, TN, O, j->g->c, acc);
+        recur_par_gemm(kt, tid, nt, TN, H, O, dzp, (ptrdiff_t)O, 1, j->w->V, (ptrdiff_t)H, 1,
+                       j->dA, H, 0, NULL, gs);
+        return;
+    }
+    if (!acc && tid == 0) {
+        memset(j->g->V, 0, O * H * sizeof(float));
+        memset(j->g->c, 0, O * sizeof(float));
+    }
+    recur_par_elems(tid, nt, d->hseq, &e0, &e1);
+    if (e0 < e1)
+        memset(j->dA + e0, 0, (e1 - e0) * sizeof(float));
+}
+
+/*
+ * One team thread: the output layer's gradients (blocks), then the recurrence from
+ * the last step to the first over this thread's slice of U^T (packed once into its
+ * own buffer), in place over dA, then the weight gradients (blocks).
+ */
+static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
+{
+    backward_job *j = arg;
+    const recur_kernel_table *kt = j->ctx->kt;
+    const recur_dims *d = j->d;
+    const size_t H = d->H, I = d->I, N = d->N, T = d->T, TN = d->tn;
+    const int acc = j->o->accumulate;
+
+    recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
+    size_t r0, r1, n0, n1;
+    recur_step_share(&plan, N, H, tid, &r0, &r1, &n0, &n1);
+    size_t rows = r1 - r0;
+    size_t pk = rows ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
+    size_t phase = 0;
+    float *buf = recur_team_buffer(j->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
+                                   &phase);
+    if (!buf) {
+        if (tid == 0)
+            j->failed = 1;
+        return;
+    }
+    float *packed = buf, *gs = buf + pk;
+    if (tid == 0) {
+        j->ctx->last_pr = plan.pr;
+        j->ctx->last_pb = plan.pb;
+    }
+    if (rows) /* rows r0.. of U^T are columns r0.. of U */
+        kt->pack_rec(H, rows, j->w->U + r0, 1, (ptrdiff_t)H, packed);
+    output_layer_backward(j, team, tid, nt, &phase, gs);
+    recur_team_barrier(team, nt, &phase);
+
+    const float *h = j->hs + d->nh;
+    for (size_t t = T; t-- > 0;) {
+        size_t next = t + 1;
+        int cut = next >= T || (j->o->bptt_window > 0 && next % j->o->bptt_window == 0);
+        float *dat = j->dA + t * d->nh + n0 * H + r0;
+        if (rows) {
+            if (t == T - 1 && j->dh_last)
+                for (size_t n = 0; n < n1 - n0; n++)
+                    for (size_t r = 0; r < rows; r++)
+                        dat[n * H + r] += j->dh_last[(n0 + n) * H + r0 + r];
+            const float *da_next = cut ? NULL : j->dA + next * d->nh + n0 * H;
+            kt->bptt_step(n1 - n0, H, rows, packed, da_next, H, dat, H,
+                          h + t * d->nh + n0 * H + r0, H, dat, H, j->rnn->cfg.hidden_act);
+        }
+        recur_team_barrier(team, nt, &phase);
+    }
+
+    /* Weight gradients over all steps at once, each split over its outputs. */
+    recur_par_gemm(kt, tid, nt, H, I, TN, j->dA, 1, (ptrdiff_t)H, j->x, (ptrdiff_t)I, 1,
+                   j->g->W, I, acc, NULL, gs);
+    recur_par_gemm(kt, tid, nt, H, H, TN, j->dA, 1, (ptrdiff_t)H, j->hs, (ptrdiff_t)H, 1,
+                   j->g->U, H, acc, NULL, gs);
+    recur_par_column_sums(tid, nt, j->dA, TN, H, j->g->b, acc);
+    if (j->dx)
+        recur_par_gemm(kt, tid, nt, TN, I, H, j->dA, (ptrdiff_t)H, 1, j->w->W, (ptrdiff_t)I, 1,
+                       j->dx, I, acc, NULL, gs);
+    if (j->dh0)
+        recur_par_gemm(kt, tid, nt, N, H, H, j->dA, (ptrdiff_t)H, 1, j->w->U, (ptrdiff_t)H, 1,
+                       j->dh0, H, acc, NULL, gs);
+}
+
 recur_status recur_backward(recur_context *ctx, const recur_rnn *rnn, size_t T, size_t N,
                             const recur_weights *w, const float *x, const void *workspace,
                             size_t workspace_size, const float *dy, const float *dh_last,
@@ -96,77 +217,24 @@ recur_status recur_backward(recur_context *ctx, const recur_rnn *rnn, size_t T, 
                                      grads, &d);
     if (st != RECUR_OK)
         return st;
-    const recur_kernel_table *kt = ctx->kt;
-    const size_t H = d.H, I = d.I, O = d.O, TN = d.tn;
-    const int acc = o.accumulate;
 
-    /* Scratch: [dA (T*N*H) | dz (T*N*O, when g needs it) | packed U^T | GEMM packing]. */
-    int need_dz = O > 0 && dy && !(o.dy_kind == RECUR_DY_LOGITS ||
-                                   rnn->cfg.output_act == RECUR_ACT_IDENTITY);
+    /* Shared scratch: [dA (T*N*H) | dz (T*N*O, when g needs it)]; per-thread buffers
+     * hold the packed U^T slices and GEMM packing. */
+    int need_dz = d.O > 0 && dy && !(o.dy_kind == RECUR_DY_LOGITS ||
+                                     rnn->cfg.output_act == RECUR_ACT_IDENTITY);
     size_t da_n = recur_align16(d.hseq);
     size_t dz_n = need_dz ? recur_align16(d.y) : 0;
-    size_t pk = recur_align16(kt->packed_rec_floats(H, H));
     size_t total;
-    if (!recur_add_ok(da_n, dz_n, &total) || !recur_add_ok(total, pk, &total) ||
-        !recur_add_ok(total, recur_gemm_scratch_floats(kt), &total))
+    if (!recur_add_ok(da_n, dz_n, &total))
         return RECUR_ERR_SIZE_OVERFLOW;
     float *s = recur_context_scratch(ctx, total);
     if (!s)
         return RECUR_ERR_OUT_OF_MEMORY;
-    float *dA = s, *dz = s + da_n, *packed = dz + dz_n, *gs = packed + pk;
 
-    const float *hs = recur_ws_states((void *)(uintptr_t)workspace); /* h_{-1} .. h_{T-1} */
-    const float *h = hs + d.nh;
-    const float *ys = h + d.hseq;
-
-    /* Output layer: dz, then dV = dz^T h, dc = sum dz, and dH = dz V into dA. */
-    if (O > 0) {
-        const float *dzp = dy;
-        if (need_dz) {
-            output_act_backward(rnn->cfg.output_act, TN, O, ys, dy, dz);
-            dzp = dz;
-        }
-        if (dzp) {
-            kt->gemm(kt, O, H, TN, dzp, 1, (ptrdiff_t)O, h, (ptrdiff_t)H, 1, grads->V, H,
-                     acc, gs);
-            column_sums(dzp, TN, O, grads->c, acc);
-            kt->gemm(kt, TN, H, O, dzp, (ptrdiff_t)O, 1, w->V, (ptrdiff_t)H, 1, dA, H, 0, gs);
-        } else {
-            if (!acc) {
-                memset(grads->V, 0, O * H * sizeof(float));
-                memset(grads->c, 0, O * sizeof(float));
-            }
-            memset(dA, 0, d.hseq * sizeof(float));
-        }
-    } else if (dy) {
-        memcpy(dA, dy, d.hseq * sizeof(float));
-    } else {
-        memset(dA, 0, d.hseq * sizeof(float));
-    }
-    if (dh_last) {
-        float *last = dA + (T - 1) * d.nh;
-        for (size_t i = 0; i < d.nh; i++)
-            last[i] += dh_last[i];
-    }
-
-    /* The recurrence, from the last step to the first, in place over dA. */
-    kt->pack_rec(H, H, w->U, 1, (ptrdiff_t)H, packed); /* rows of U^T */
-    for (size_t t = T; t-- > 0;) {
-        size_t next = t + 1;
-        int cut = next >= T || (o.bptt_window > 0 && next % o.bptt_window == 0);
-        const float *da_next = cut ? NULL : dA + next * d.nh;
-        float *dat = dA + t * d.nh;
-        kt->bptt_step(d.N, H, H, packed, da_next, H, dat, H, h + t * d.nh, H, dat, H,
-                      rnn->cfg.hidden_act);
-    }
-
-    /* Weight gradients over all steps at once. */
-    kt->gemm(kt, H, I, TN, dA, 1, (ptrdiff_t)H, x, (ptrdiff_t)I, 1, grads->W, I, acc, gs);
-    kt->gemm(kt, H, H, TN, dA, 1, (ptrdiff_t)H, hs, (ptrdiff_t)H, 1, grads->U, H, acc, gs);
-    column_sums(dA, TN, H, grads->b, acc);
-    if (dx)
-        kt->gemm(kt, TN, I, H, dA, (ptrdiff_t)H, 1, w->W, (ptrdiff_t)I, 1, dx, I, acc, gs);
-    if (dh0)
-        kt->gemm(kt, d.N, H, H, dA, (ptrdiff_t)H, 1, w->U, (ptrdiff_t)H, 1, dh0, H, acc, gs);
-    return RECUR_OK;
+    const float *hs = recur_ws_states((void *)(uintptr_t)workspace);
+    backward_job j = {ctx, rnn, &d, w, &o, x, hs, hs + d.nh + d.hseq, dy, dh_last, grads,
+                      dx, dh0, s, need_dz ? s + da_n : NULL, 0};
+    size_t want = recur_team_size(ctx, recur_step_fmas(&d));
+    recur_team_run(ctx, want, backward_thread, &j);
+    return j.failed ? RECUR_ERR_OUT_OF_MEMORY : RECUR_OK;
 }

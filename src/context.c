@@ -1,7 +1,33 @@
 /* Contexts: the kernel table in use plus scratch memory reused across calls. */
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "parallel.h"
+
+#define RECUR_MAX_THREADS 1024
+
+/* A positive thread count at the start of an environment variable; 0 otherwise.
+ * OMP_NUM_THREADS may be a list ("4,2"): its first number is the outer team. */
+static size_t threads_from_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || n == 0)
+        return 0;
+    return n > RECUR_MAX_THREADS ? RECUR_MAX_THREADS : (size_t)n;
+}
+
+static size_t default_threads(void)
+{
+    size_t n = threads_from_env("RECUR_NUM_THREADS");
+    if (!n)
+        n = threads_from_env("OMP_NUM_THREADS");
+    if (!n)
+        n = recur_machine_get()->cores;
+    return n ? n : 1;
+}
 
 /* RECUR_ISA from the environment; unset or empty means auto. */
 static recur_status isa_from_env(recur_isa *isa)
@@ -38,6 +64,9 @@ recur_status recur_context_create(recur_context **ctx)
     if (!c)
         return RECUR_ERR_OUT_OF_MEMORY;
     c->kt = kt;
+    c->num_threads = default_threads();
+    c->min_step_fmas = RECUR_MIN_STEP_FMAS_DEFAULT;
+    c->barrier = RECUR_BARRIER_AUTO;
     *ctx = c;
     return RECUR_OK;
 }
@@ -47,6 +76,9 @@ void recur_context_destroy(recur_context *ctx)
     if (!ctx)
         return;
     free(ctx->scratch);
+    for (size_t i = 0; i < ctx->nbufs; i++)
+        free(ctx->bufs[i].p);
+    free(ctx->bufs);
     free(ctx);
 }
 
@@ -82,4 +114,55 @@ float *recur_context_scratch(recur_context *ctx, size_t floats)
     ctx->scratch = p;
     ctx->scratch_floats = recur_align16(floats);
     return p;
+}
+
+recur_status recur_context_set_num_threads(recur_context *ctx, size_t n)
+{
+    if (!ctx)
+        return RECUR_ERR_NULL_POINTER;
+    if (n > RECUR_MAX_THREADS)
+        return RECUR_ERR_INVALID_ARGUMENT;
+    ctx->num_threads = n ? n : default_threads();
+    return RECUR_OK;
+}
+
+size_t recur_context_get_num_threads(const recur_context *ctx)
+{
+#ifdef RECUR_HAVE_OPENMP
+    return ctx ? ctx->num_threads : 1;
+#else
+    (void)ctx;
+    return 1;
+#endif
+}
+
+recur_status recur_context_set_thread_binding(recur_context *ctx, int on)
+{
+    if (!ctx)
+        return RECUR_ERR_NULL_POINTER;
+    if (on != 0 && on != 1)
+        return RECUR_ERR_INVALID_ARGUMENT;
+    ctx->bind = on;
+    return RECUR_OK;
+}
+
+recur_status recur_context_get_topology(const recur_context *ctx, recur_topology *t)
+{
+    if (!ctx || !t)
+        return RECUR_ERR_NULL_POINTER;
+    const recur_machine *m = recur_machine_get();
+    memset(t, 0, sizeof *t);
+    t->cores = m->cores;
+    t->logical_cpus = m->logical_cpus;
+    t->l1d_bytes = m->l1d_bytes;
+    t->l2_bytes = m->l2_bytes;
+    t->l3_bytes = m->l3_bytes;
+    t->numa_nodes = m->numa_nodes;
+    t->threads = recur_context_get_num_threads(ctx);
+    t->hwloc = m->hwloc;
+#ifdef RECUR_HAVE_OPENMP
+    t->openmp = 1;
+#endif
+    t->binding = ctx->bind;
+    return RECUR_OK;
 }

@@ -1,51 +1,114 @@
 /*
  * Forward driver: the input projection for all steps at once (one GEMM), then T
  * fused recurrent steps, then the output layer for all steps at once (one GEMM
- * plus g). ISA-free: every kernel comes from the context's table.
+ * plus g). ISA-free: every kernel comes from the context's table. One team of
+ * threads runs the whole call (see parallel.h for how work is split).
  */
 #include <string.h>
-#include "internal.h"
+#include "parallel.h"
 #include "workspace.h"
 
-/* rows x cols matrix whose every row is v. */
-static void broadcast_rows(float *dst, size_t rows, size_t cols, const float *v)
+typedef struct forward_job {
+    recur_context *ctx;
+    const recur_rnn *rnn;
+    const recur_dims *d;
+    const recur_weights *w;
+    const float *x;
+    const float *h0;      /* caller's h0 or NULL (zeros) */
+    float *hprev0;        /* h_{-1} [N][H]: filled from h0 by thread 0 */
+    float *h;             /* [T][N][H] states */
+    float *y;             /* [T][N][O] outputs when O > 0 */
+    float *copy_to;       /* optional copy of the final y (or h when O == 0) */
+    int failed;
+} forward_job;
+
+/* This thread's part of the finished sequence output, copied to job->copy_to. */
+static void copy_out(const forward_job *j, const float *src, size_t i0, size_t i1)
 {
-    for (size_t r = 0; r < rows; r++)
-        memcpy(dst + r * cols, v, cols * sizeof(float));
+    if (j->copy_to && i0 < i1)
+        memcpy(j->copy_to + i0, src + i0, (i1 - i0) * sizeof(float));
 }
 
 /*
- * h [T][N][H] receives the states; hprev0 is h_{-1} ([N][H], never NULL here).
- * y [T][N][O] receives the outputs when O > 0.
+ * One team thread: P = x W^T + b for all steps (blocks of the output), then the T
+ * steps over this thread's slice of U (packed once into its own buffer), then the
+ * output layer (blocks again) and g.
  */
-static void forward_core(const recur_kernel_table *kt, const recur_rnn *rnn,
-                         const recur_dims *d, const recur_weights *w, const float *x,
-                         const float *hprev0, float *h, float *y, float *packed,
-                         float *gemm_scratch)
+static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
 {
+    forward_job *j = arg;
+    const recur_kernel_table *kt = j->ctx->kt;
+    const recur_dims *d = j->d;
     const size_t H = d->H, I = d->I, O = d->O, N = d->N;
 
-    /* P = x W^T + b for every step, written where the states go. */
-    broadcast_rows(h, d->tn, H, w->b);
-    kt->gemm(kt, d->tn, H, I, x, (ptrdiff_t)I, 1, w->W, 1, (ptrdiff_t)I, h, H, 1,
-             gemm_scratch);
+    recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
+    size_t r0, r1, n0, n1;
+    recur_step_share(&plan, N, H, tid, &r0, &r1, &n0, &n1);
+    size_t rows = r1 - r0;
+    size_t pk = rows ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
+    size_t phase = 0;
+    float *buf = recur_team_buffer(j->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
+                                   &phase);
+    if (!buf) {
+        if (tid == 0)
+            j->failed = 1;
+        return;
+    }
+    float *packed = buf, *gs = buf + pk;
+    if (tid == 0) {
+        j->ctx->last_pr = plan.pr;
+        j->ctx->last_pb = plan.pb;
+        if (j->h0)
+            memcpy(j->hprev0, j->h0, d->nh * sizeof(float));
+        else
+            memset(j->hprev0, 0, d->nh * sizeof(float));
+    }
+    if (rows)
+        kt->pack_rec(H, rows, j->w->U + r0 * H, (ptrdiff_t)H, 1, packed);
+    recur_par_gemm(kt, tid, nt, d->tn, H, I, j->x, (ptrdiff_t)I, 1, j->w->W, 1, (ptrdiff_t)I,
+                   j->h, H, 1, j->w->b, gs);
+    recur_team_barrier(team, nt, &phase);
 
-    kt->pack_rec(H, H, w->U, (ptrdiff_t)H, 1, packed);
     for (size_t t = 0; t < d->T; t++) {
-        const float *hp = t == 0 ? hprev0 : h + (t - 1) * d->nh;
-        float *ht = h + t * d->nh;
-        kt->rnn_step(N, H, H, packed, hp, H, ht, H, ht, H, rnn->cfg.hidden_act);
+        const float *hp = t == 0 ? j->hprev0 : j->h + (t - 1) * d->nh;
+        float *ht = j->h + t * d->nh + n0 * H + r0;
+        if (rows)
+            kt->rnn_step(n1 - n0, H, rows, packed, hp + n0 * H, H, ht, H, ht, H,
+                         j->rnn->cfg.hidden_act);
+        recur_team_barrier(team, nt, &phase);
     }
 
-    if (O == 0)
+    size_t e0, e1;
+    if (O == 0) {
+        recur_par_elems(tid, nt, d->hseq, &e0, &e1);
+        copy_out(j, j->h, e0, e1);
         return;
-    broadcast_rows(y, d->tn, O, w->c);
-    kt->gemm(kt, d->tn, O, H, h, (ptrdiff_t)H, 1, w->V, 1, (ptrdiff_t)H, y, O, 1,
-             gemm_scratch);
-    if (rnn->cfg.output_act == RECUR_ACT_SOFTMAX)
-        kt->softmax_rows(d->tn, O, y);
-    else
-        kt->activate(rnn->cfg.output_act, d->y, y);
+    }
+    recur_par_gemm(kt, tid, nt, d->tn, O, H, j->h, (ptrdiff_t)H, 1, j->w->V, 1, (ptrdiff_t)H,
+                   j->y, O, 1, j->w->c, gs);
+    recur_team_barrier(team, nt, &phase);
+    if (j->rnn->cfg.output_act == RECUR_ACT_SOFTMAX) {
+        recur_split(d->tn, nt, tid, &e0, &e1);
+        if (e0 < e1)
+            kt->softmax_rows(e1 - e0, O, j->y + e0 * O);
+        e0 *= O;
+        e1 *= O;
+    } else {
+        recur_par_elems(tid, nt, d->y, &e0, &e1);
+        if (e0 < e1)
+            kt->activate(j->rnn->cfg.output_act, e1 - e0, j->y + e0);
+    }
+    copy_out(j, j->y, e0, e1);
+}
+
+/* Runs the team; RECUR_ERR_OUT_OF_MEMORY when a thread's buffer failed. */
+static recur_status forward_run(forward_job *j)
+{
+    const recur_dims *d = j->d;
+    size_t want = recur_team_size(j->ctx, recur_step_fmas(d));
+    j->failed = 0;
+    recur_team_run(j->ctx, want, forward_thread, j);
+    return j->failed ? RECUR_ERR_OUT_OF_MEMORY : RECUR_OK;
 }
 
 /* Checks shared by both forward entry points. */
@@ -69,30 +132,23 @@ recur_status recur_forward(recur_context *ctx, const recur_rnn *rnn, size_t T, s
     recur_status st = forward_check(ctx, rnn, T, N, w, x, y, &d);
     if (st != RECUR_OK)
         return st;
-    const recur_kernel_table *kt = ctx->kt;
 
-    /* Scratch: [zeros h0 | states (when O > 0) | packed U | GEMM packing]. */
+    /* Shared scratch: [h_{-1} | states (when O > 0)]; per-thread buffers hold the
+     * packed slices and GEMM packing. */
     size_t z = recur_align16(d.nh);
     size_t hs = d.O > 0 ? recur_align16(d.hseq) : 0;
-    size_t pk = recur_align16(kt->packed_rec_floats(d.H, d.H));
     size_t total;
-    if (!recur_add_ok(z, hs, &total) || !recur_add_ok(total, pk, &total) ||
-        !recur_add_ok(total, recur_gemm_scratch_floats(kt), &total))
+    if (!recur_add_ok(z, hs, &total))
         return RECUR_ERR_SIZE_OVERFLOW;
     float *s = recur_context_scratch(ctx, total);
     if (!s)
         return RECUR_ERR_OUT_OF_MEMORY;
-    float *zeros = s, *states = s + z, *packed = s + z + hs, *gs = packed + pk;
-
-    const float *hprev0 = h0;
-    if (!h0) {
-        memset(zeros, 0, d.nh * sizeof(float));
-        hprev0 = zeros;
-    }
-    float *h = d.O > 0 ? states : y;
-    forward_core(kt, rnn, &d, w, x, hprev0, h, y, packed, gs);
+    forward_job j = {ctx, rnn, &d, w, x, h0, s, d.O > 0 ? s + z : y, y, NULL, 0};
+    st = forward_run(&j);
+    if (st != RECUR_OK)
+        return st;
     if (h_last)
-        memcpy(h_last, h + (T - 1) * d.nh, d.nh * sizeof(float));
+        memcpy(h_last, j.h + (T - 1) * d.nh, d.nh * sizeof(float));
     return RECUR_OK;
 }
 
@@ -129,30 +185,17 @@ recur_status recur_forward_train(recur_context *ctx, const recur_rnn *rnn, size_
         return RECUR_ERR_SIZE_OVERFLOW;
     if (workspace_size < need)
         return RECUR_ERR_WORKSPACE_TOO_SMALL;
-    const recur_kernel_table *kt = ctx->kt;
 
-    size_t pk = recur_align16(kt->packed_rec_floats(d.H, d.H));
-    size_t total;
-    if (!recur_add_ok(pk, recur_gemm_scratch_floats(kt), &total))
-        return RECUR_ERR_SIZE_OVERFLOW;
-    float *s = recur_context_scratch(ctx, total);
-    if (!s)
-        return RECUR_ERR_OUT_OF_MEMORY;
-
+    float *hs = recur_ws_states(workspace);
+    float *h = hs + d.nh;
+    forward_job j = {ctx, rnn, &d, w, x, h0, hs, h, d.O > 0 ? y : NULL,
+                     d.O > 0 ? h + d.hseq : y, 0};
+    st = forward_run(&j);
+    if (st != RECUR_OK)
+        return st;
     recur_ws_header hdr;
     recur_ws_header_make(rnn, &d, &hdr);
     memcpy(workspace, &hdr, sizeof hdr);
-    float *hs = recur_ws_states(workspace);
-    if (h0)
-        memcpy(hs, h0, d.nh * sizeof(float));
-    else
-        memset(hs, 0, d.nh * sizeof(float));
-    float *h = hs + d.nh;
-    forward_core(kt, rnn, &d, w, x, hs, h, d.O > 0 ? y : NULL, s, s + pk);
-    if (d.O > 0)
-        memcpy(h + d.hseq, y, d.y * sizeof(float));
-    else
-        memcpy(y, h, d.hseq * sizeof(float));
     if (h_last)
         memcpy(h_last, h + (T - 1) * d.nh, d.nh * sizeof(float));
     return RECUR_OK;

@@ -11,10 +11,30 @@ struct recur_rnn {
     recur_rnn_config cfg;
 };
 
+/* One thread's persistent buffer (packed weight slice + GEMM scratch); a cache line
+ * each so that threads growing theirs do not share one. */
+typedef struct recur_thread_buf {
+    _Alignas(64) float *p;
+    size_t floats;
+} recur_thread_buf;
+
+enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
+
+/* Per-thread work per recurrent step (FMAs) below which a call uses fewer threads. */
+#define RECUR_MIN_STEP_FMAS_DEFAULT ((size_t)32768)
+
 struct recur_context {
     const recur_kernel_table *kt;
     float *scratch;         /* grown on demand, reused across calls */
     size_t scratch_floats;
+    size_t num_threads;     /* >= 1: team size a call may use */
+    int bind;               /* bind team threads one per core */
+    size_t min_step_fmas;   /* 0: always the full team (tests force threading) */
+    int barrier;            /* RECUR_BARRIER_*: which step barrier (measurements) */
+    recur_thread_buf *bufs; /* one per team thread, owned and first touched by it */
+    size_t nbufs;
+    /* What the last call did (for tests and measurements). */
+    size_t last_team, last_pr, last_pb;
 };
 
 /* a * b into *out; 0 on overflow. */

@@ -1,0 +1,205 @@
+/* Teams, step plans and the parallel GEMM / column-sum pieces (see parallel.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "parallel.h"
+
+#ifdef RECUR_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+static size_t gcd_sz(size_t a, size_t b)
+{
+    while (b) {
+        size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+recur_step_plan recur_step_plan_make(const recur_kernel_table *kt, size_t N, size_t H,
+                                     size_t nt)
+{
+    /* The kernel's panel height is how far it pads one row (1 for scalar). Slices on
+     * panel boundaries waste no padded rows, and on 16-float boundaries no two
+     * threads write one cache line of h_t. */
+    size_t panel = kt->packed_rec_floats(1, 1);
+    if (panel == 0)
+        panel = 1;
+    size_t unit = panel / gcd_sz(panel, 16) * 16;
+    size_t ru = (H + unit - 1) / unit;
+    size_t bu = (N + RECUR_BATCH_QUANTUM - 1) / RECUR_BATCH_QUANTUM;
+
+    /* Per step a row slice moves H*H/pr weights plus all of h_{t-1}; a batch block
+     * moves all of U plus N/pb states. Blocks over the batch move less when N > H,
+     * but only while U stays in each core's L2. */
+    const recur_machine *m = recur_machine_get();
+    size_t l2 = m->l2_bytes ? m->l2_bytes : 512 * 1024;
+    int batch_first = N > H && H * H * sizeof(float) <= l2 / 2 && bu > 1;
+
+    recur_step_plan p = {1, 1, unit};
+    if (batch_first) {
+        p.pb = nt < bu ? nt : bu;
+        p.pr = nt / p.pb < ru ? nt / p.pb : ru;
+    } else {
+        p.pr = nt < ru ? nt : ru;
+        p.pb = nt / p.pr < bu ? nt / p.pr : bu;
+    }
+    if (p.pr == 0)
+        p.pr = 1;
+    if (p.pb == 0)
+        p.pb = 1;
+    return p;
+}
+
+void recur_step_share(const recur_step_plan *p, size_t N, size_t H, size_t tid, size_t *r0,
+                      size_t *r1, size_t *n0, size_t *n1)
+{
+    if (tid >= p->pr * p->pb) {
+        *r0 = *r1 = *n0 = *n1 = 0;
+        return;
+    }
+    recur_split_units(H, p->row_unit, p->pr, tid % p->pr, r0, r1);
+    recur_split_units(N, RECUR_BATCH_QUANTUM, p->pb, tid / p->pr, n0, n1);
+}
+
+size_t recur_team_size(const recur_context *ctx, size_t step_fmas)
+{
+#ifdef RECUR_HAVE_OPENMP
+    /* Inside the caller's own parallel region: its threads already use the cores. */
+    if (omp_in_parallel())
+        return 1;
+    size_t n = ctx->num_threads;
+    if (ctx->min_step_fmas > 0) {
+        size_t cap = step_fmas / ctx->min_step_fmas;
+        if (cap < 1)
+            cap = 1;
+        if (n > cap)
+            n = cap;
+    }
+    return n;
+#else
+    (void)ctx;
+    (void)step_fmas;
+    return 1;
+#endif
+}
+
+/* ctx->bufs holds at least n slots; 0 when that memory is not available. */
+static int grow_slots(recur_context *ctx, size_t n)
+{
+    if (n <= ctx->nbufs)
+        return 1;
+    recur_thread_buf *b = aligned_alloc(64, n * sizeof *b);
+    if (!b)
+        return 0;
+    memset(b, 0, n * sizeof *b);
+    if (ctx->nbufs)
+        memcpy(b, ctx->bufs, ctx->nbufs * sizeof *b);
+    free(ctx->bufs);
+    ctx->bufs = b;
+    ctx->nbufs = n;
+    return 1;
+}
+
+void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job)
+{
+    recur_team team;
+    recur_spin_barrier_init(&team.spin);
+    atomic_init(&team.failed, 0);
+    if (want < 1)
+        want = 1;
+    if (!grow_slots(ctx, want))
+        want = ctx->nbufs; /* fewer threads rather than a failure */
+    const recur_machine *m = recur_machine_get();
+    /* A spinning thread on an oversubscribed core delays the thread it waits for. */
+    team.use_spin = ctx->barrier == RECUR_BARRIER_SPIN ||
+                    (ctx->barrier == RECUR_BARRIER_AUTO && want <= m->cores);
+#ifdef RECUR_HAVE_OPENMP
+    if (want > 1) {
+#pragma omp parallel num_threads((int)want)
+        {
+            size_t tid = (size_t)omp_get_thread_num();
+            size_t nt = (size_t)omp_get_num_threads();
+            if (ctx->bind && nt <= m->cores)
+                recur_bind_thread_to_core(tid);
+            if (tid == 0)
+                ctx->last_team = nt;
+            fn(job, &team, tid, nt);
+        }
+        return;
+    }
+#endif
+    ctx->last_team = 1;
+    fn(job, &team, 0, 1);
+}
+
+void recur_team_barrier(recur_team *team, size_t nt, size_t *phase)
+{
+    if (nt <= 1)
+        return;
+    if (team->use_spin) {
+        recur_spin_barrier_wait(&team->spin, nt, phase);
+        return;
+    }
+#ifdef RECUR_HAVE_OPENMP
+#pragma omp barrier
+#endif
+}
+
+float *recur_team_buffer(recur_context *ctx, recur_team *team, size_t tid, size_t nt,
+                         size_t floats, size_t *phase)
+{
+    recur_thread_buf *b = &ctx->bufs[tid];
+    floats = recur_align16(floats < 16 ? 16 : floats);
+    if (b->floats < floats) {
+        free(b->p);
+        b->p = NULL;
+        b->floats = 0;
+        size_t bytes;
+        if (recur_mul_ok(floats, sizeof(float), &bytes))
+            b->p = aligned_alloc(64, bytes);
+        if (b->p)
+            b->floats = floats;
+        else
+            atomic_store(&team->failed, 1);
+    }
+    recur_team_barrier(team, nt, phase);
+    return atomic_load(&team->failed) ? NULL : b->p;
+}
+
+void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t m, size_t n,
+                    size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                    ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc, int accumulate,
+                    const float *row_bias, float *scratch)
+{
+    size_t mr = kt->gemm_config.mr ? kt->gemm_config.mr : 1;
+    size_t nr = kt->gemm_config.nr ? kt->gemm_config.nr : 1;
+    size_t i0 = 0, i1 = m, j0 = 0, j1 = n;
+    /* Whole register tiles per thread; the dimension with more tiles balances better. */
+    if ((n + nr - 1) / nr >= (m + mr - 1) / mr)
+        recur_split_units(n, nr, nt, tid, &j0, &j1);
+    else
+        recur_split_units(m, mr, nt, tid, &i0, &i1);
+    if (i0 >= i1 || j0 >= j1)
+        return;
+    if (row_bias)
+        for (size_t i = i0; i < i1; i++)
+            memcpy(c + i * ldc + j0, row_bias + j0, (j1 - j0) * sizeof(float));
+    kt->gemm(kt, i1 - i0, j1 - j0, k, a + (ptrdiff_t)i0 * rsa, rsa, csa,
+             b + (ptrdiff_t)j0 * csb, rsb, csb, c + i0 * ldc + j0, ldc, accumulate, scratch);
+}
+
+void recur_par_column_sums(size_t tid, size_t nt, const float *m, size_t rows, size_t cols,
+                           float *out, int acc)
+{
+    size_t j0, j1;
+    recur_split_units(cols, 16, nt, tid, &j0, &j1);
+    if (j0 >= j1)
+        return;
+    if (!acc)
+        memset(out + j0, 0, (j1 - j0) * sizeof(float));
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = j0; j < j1; j++)
+            out[j] += m[r * cols + j];
+}

@@ -1,0 +1,132 @@
+/*
+ * Threading for the drivers: one team (one OpenMP parallel region) per sequence
+ * call, work splits that never change the order of any reduction, and the
+ * step barrier.
+ *
+ * Determinism rule: every output element is computed by exactly one thread with the
+ * same operation order as the serial code. GEMMs are split over blocks of C only
+ * (K is never split, and the blocked driver's KC blocking starts at k = 0 for any
+ * block); column sums are split over columns; the recurrent step is split over
+ * hidden-unit slices and batch blocks whose boundaries sit on the kernels' own
+ * panel and batch-tile boundaries (see recur_step_plan).
+ */
+#ifndef RECUR_PARALLEL_H
+#define RECUR_PARALLEL_H
+
+#include <stddef.h>
+#include "internal.h"
+#include "spin_barrier.h"
+
+/* ---- machine (src/topology.c) */
+
+typedef struct recur_machine {
+    size_t cores, logical_cpus, numa_nodes;
+    size_t l1d_bytes, l2_bytes, l3_bytes; /* 0 = unknown */
+    int hwloc;
+} recur_machine;
+
+/* Detected once per process; thread-safe. */
+const recur_machine *recur_machine_get(void);
+/* Binds the calling thread to core (modulo the core count); 1 on success. */
+int recur_bind_thread_to_core(size_t core);
+
+/* ---- splitting */
+
+/* Balanced share [*u0, *u1) of `units` for part idx of parts. */
+static inline void recur_split(size_t units, size_t parts, size_t idx, size_t *u0, size_t *u1)
+{
+    size_t base = units / parts, rem = units % parts;
+    *u0 = idx * base + (idx < rem ? idx : rem);
+    *u1 = *u0 + base + (idx < rem ? 1 : 0);
+}
+
+/* Share [*i0, *i1) of n items split in whole units of `unit` items. */
+static inline void recur_split_units(size_t n, size_t unit, size_t parts, size_t idx,
+                                     size_t *i0, size_t *i1)
+{
+    size_t u0, u1;
+    recur_split((n + unit - 1) / unit, parts, idx, &u0, &u1);
+    *i0 = u0 * unit < n ? u0 * unit : n;
+    *i1 = u1 * unit < n ? u1 * unit : n;
+}
+
+/*
+ * Batch blocks of the recurrent step start at multiples of this, so a kernel's
+ * batch tiling (tiles of 1, 2, 3, 4, 6, 8, 12, 16 or 24 rows from the block start)
+ * is the same as in a serial call, and so is the arithmetic of every row.
+ */
+#define RECUR_BATCH_QUANTUM 48
+
+/* How the recurrent step is shared: pr hidden-unit slices x pb batch blocks. */
+typedef struct recur_step_plan {
+    size_t pr, pb;
+    size_t row_unit; /* slice boundaries are multiples of this many hidden units */
+} recur_step_plan;
+
+recur_step_plan recur_step_plan_make(const recur_kernel_table *kt, size_t N, size_t H,
+                                     size_t nt);
+
+/* This thread's rows [r0, r1) and batch rows [n0, n1); empty when it has no share. */
+void recur_step_share(const recur_step_plan *p, size_t N, size_t H, size_t tid, size_t *r0,
+                      size_t *r1, size_t *n0, size_t *n1);
+
+/* ---- team */
+
+typedef struct recur_team {
+    recur_spin_barrier spin;
+    int use_spin;       /* else the OpenMP barrier */
+    atomic_int failed;  /* a thread could not get its buffer */
+} recur_team;
+
+typedef void (*recur_team_fn)(void *job, recur_team *team, size_t tid, size_t nt);
+
+/*
+ * Team size for a call whose recurrent step costs step_fmas per step: the context's
+ * thread count, 1 inside an enclosing parallel region, fewer when a thread's share
+ * of a step would not pay for a barrier.
+ */
+size_t recur_team_size(const recur_context *ctx, size_t step_fmas);
+
+/* FMAs of one recurrent step (N*H*H), saturated. */
+static inline size_t recur_step_fmas(const recur_dims *d)
+{
+    size_t f;
+    return recur_mul_ok(d->nh, d->H, &f) ? f : SIZE_MAX;
+}
+
+/* Runs fn on a team of up to `want` threads (the caller's thread is tid 0). */
+void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job);
+
+/* Every thread of the team must call it the same number of times. */
+void recur_team_barrier(recur_team *team, size_t nt, size_t *phase);
+
+/*
+ * This thread's buffer of at least `floats` floats, 64-byte aligned, allocated by
+ * the thread itself (first touch keeps its pages near its core) and kept in ctx for
+ * later calls. Then a barrier; returns NULL in every thread when any thread failed.
+ */
+float *recur_team_buffer(recur_context *ctx, recur_team *team, size_t tid, size_t nt,
+                         size_t floats, size_t *phase);
+
+/* ---- parallel pieces */
+
+/*
+ * This thread's block of C = bias-broadcast (optional) + A B: blocks of whole
+ * MR rows or NR columns (whichever dimension has more), K unsplit.
+ */
+void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t m, size_t n,
+                    size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                    ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc, int accumulate,
+                    const float *row_bias, float *scratch);
+
+/* out[j] (+)= sum over rows (in increasing order) of m[r][j], split over columns. */
+void recur_par_column_sums(size_t tid, size_t nt, const float *m, size_t rows, size_t cols,
+                           float *out, int acc);
+
+/* Element range for elementwise passes: whole 64-float chunks from the start. */
+static inline void recur_par_elems(size_t tid, size_t nt, size_t n, size_t *i0, size_t *i1)
+{
+    recur_split_units(n, 64, nt, tid, i0, i1);
+}
+
+#endif
