@@ -74,7 +74,13 @@ double machine_peak_gflops();               // best of peak_isas()
 void set_counters(benchmark::State &st, double flops_per_iter, double total_seconds,
                   const std::string &isa, double steps);
 
-// Times fn() once per iteration with steady_clock and feeds SetIterationTime; returns
+// The clock of timed_loop: wall time (steady_clock) by default; with
+// RECUR_BENCH_CLOCK=thread_cpu the calling thread's CPU time, which ignores time stolen
+// by other processes on a shared machine (only meaningful for threads:1).
+double now_seconds();
+const char *clock_name();
+
+// Times fn() once per iteration with now_seconds() and feeds SetIterationTime; returns
 // the total seconds (for set_counters).
 template <class Fn> double timed_loop(benchmark::State &st, Fn &&fn);
 
@@ -90,15 +96,13 @@ int run_crosscheck();
 
 } // namespace rb
 
-#include <chrono>
 template <class Fn> double rb::timed_loop(benchmark::State &st, Fn &&fn)
 {
     double total = 0.0;
     for (auto _ : st) {
-        auto t0 = std::chrono::steady_clock::now();
+        double t0 = now_seconds();
         fn();
-        auto t1 = std::chrono::steady_clock::now();
-        double s = std::chrono::duration<double>(t1 - t0).count();
+        double s = now_seconds() - t0;
         st.SetIterationTime(s);
         total += s;
     }

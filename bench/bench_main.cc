@@ -30,6 +30,9 @@ int main(int argc, char **argv)
     benchmark::AddCustomContext("recur_version", recur_version_string());
     benchmark::AddCustomContext("recur_best_isa", recur_isa_name(recur_isa_best()));
     benchmark::AddCustomContext("shapes_from", rb::shapes_source());
+    benchmark::AddCustomContext("clock", rb::clock_name());
+    for (const auto &p : rb::peak_isas())
+        benchmark::AddCustomContext("peak_gflops_" + p.name, std::to_string(rb::peak_gflops(p.name)));
     rb::register_peaks();
     rb::register_kernels();
     rb::register_recur(shapes);

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Run recur-bench and write REPORT_DIR/bench.md (table) and REPORT_DIR/bench.png (plot).
+
+Builds nothing: give it the recur-bench binary (default build-release/bench/recur-bench).
+Default is a quick subset (device shapes, part of the grid, two DeepBench training
+shapes, 3 repetitions; a few minutes at most on 2 cores); --full runs every benchmark
+(the scalar DeepBench runs alone take hours).
+
+usage: bench_report.sh [--full] [--filter REGEX] [--reps N] [--min-time S]
+                       [--json FILE] [BINARY] [REPORT_DIR]
+  --json FILE  make the report from an existing --benchmark_out JSON, run nothing
+Environment: RECUR_BENCH_CLOCK=thread_cpu times on the thread's CPU clock (see
+docs/benchmarks.md), RECUR_BENCH_SHAPES=FILE another DeepBench-style table.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+OPS = ["fwd_infer", "fwd_train", "bwd", "train_step"]
+SIMD = "(avx2|avx512|neon)"
+QUICK = "|".join([
+    "^fma_peak/",
+    "^gemm/" + SIMD + "/",
+    "^rnn_step/",
+    # every ISA (scalar too) on the small shapes
+    "^(fwd_infer|fwd_train|bwd|train_step)/(recur/[a-z0-9]+|onednn)/(H32_N1_T672|H64_N1_T96|H256_N1_T50)/",
+    # SIMD only on the large ones: the scalar GEMM needs minutes for one DeepBench step
+    "^(fwd_infer|fwd_train|bwd|train_step)/(recur/" + SIMD + "|onednn)/"
+    "(H1024_N1_T50|H256_N16_T50|H1760_N16_T50|H2048_N32_T50)/",
+])
+
+
+def usage(msg=None):
+    if msg:
+        print("bench_report: " + msg, file=sys.stderr)
+    print(__doc__, file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_args(argv):
+    opt = {"full": False, "filter": None, "reps": 3, "min_time": "0.1", "json": None}
+    pos = []
+    it = iter(argv)
+    for a in it:
+        if a == "--full":
+            opt["full"] = True
+        elif a in ("--filter", "--reps", "--min-time", "--json"):
+            v = next(it, None)
+            if v is None:
+                usage(a + " needs a value")
+            opt[a[2:].replace("-", "_")] = v
+        elif a in ("-h", "--help"):
+            usage()
+        elif a.startswith("-"):
+            usage("unknown option " + a)
+        else:
+            pos.append(a)
+    if len(pos) > 2:
+        usage("too many arguments")
+    opt["binary"] = pos[0] if pos else "build-release/bench/recur-bench"
+    opt["report"] = pos[1] if len(pos) > 1 else "report"
+    return opt
+
+
+def run_suite(opt, json_path):
+    binary = opt["binary"]
+    if not os.access(binary, os.X_OK):
+        usage("no executable recur-bench at %s (build it: meson setup build-release "
+              "-Dbuildtype=release && ninja -C build-release)" % binary)
+    flt = opt["filter"] or ("." if opt["full"] else QUICK)
+    listed = subprocess.run([binary, "--benchmark_list_tests", "--benchmark_filter=" + flt],
+                            capture_output=True, text=True, check=True).stdout.split()
+    reps = int(opt["reps"])
+    total = len(listed) * reps
+    print("bench_report: %d benchmarks x %d repetitions" % (len(listed), reps), flush=True)
+    cmd = [binary, "--benchmark_filter=" + flt, "--benchmark_repetitions=%d" % reps,
+           "--benchmark_min_time=" + opt["min_time"], "--benchmark_out=" + json_path,
+           "--benchmark_out_format=json", "--benchmark_format=console",
+           "--benchmark_color=false"]
+    done = 0
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1) as p:
+        for line in p.stdout:
+            name = line.split(" ", 1)[0]
+            if name in listed:
+                done += 1
+                print("[%4d/%d] %s" % (done, total, line.rstrip()), flush=True)
+        if p.wait() != 0:
+            sys.exit("bench_report: recur-bench failed (exit %d)" % p.returncode)
+
+
+def load(json_path):
+    """{benchmark name without /manual_time: counters}, medians when aggregated."""
+    with open(json_path) as f:
+        data = json.load(f)
+    rows, medians = {}, {}
+    for b in data["benchmarks"]:
+        name = re.sub(r"/(manual|real)_time$", "", b.get("run_name", b["name"]))
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                medians[name] = b
+        else:
+            rows.setdefault(name, b)  # first repetition, when there are no aggregates
+    rows.update(medians)
+    return data.get("context", {}), rows
+
+
+def fmt(v, digits=1):
+    return "—" if v is None else ("%.*f" % (digits, v))
+
+
+def shape_key(shape):
+    nums = [int(x) for x in re.findall(r"\d+", shape)]
+    return (nums[-1] != 50, nums)  # T50 grid/DeepBench first, then the device shapes
+
+
+def make_report(context, rows, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    recur, onednn = {}, {}
+    kernels = []
+    for name, b in rows.items():
+        parts = name.split("/")
+        g = b.get("GFLOPs")
+        if parts[0] in OPS and parts[1] == "recur":
+            recur[(parts[0], parts[3], parts[2], parts[4])] = b
+        elif parts[0] in OPS and parts[1] == "onednn":
+            onednn[(parts[0], parts[2], parts[3])] = b
+        elif g is not None:
+            kernels.append((name, b))
+    isas = sorted({k[2] for k in recur}, key=["scalar", "neon", "avx2", "avx512"].index)
+    peaks = {k[len("peak_gflops_"):]: float(v) for k, v in context.items()
+             if k.startswith("peak_gflops_")}
+    lines = ["# recur benchmark report", ""]
+    lines.append("Host: %s, %s CPUs at %s MHz; recur %s (best ISA %s); oneDNN ISA %s; clock %s; "
+                 "shapes from %s; %s." % (
+                     context.get("host_name", "?"), context.get("num_cpus", "?"),
+                     context.get("mhz_per_cpu", "?"), context.get("recur_version", "?"),
+                     context.get("recur_best_isa", "?"), context.get("onednn_isa", "?"),
+                     context.get("clock", "?"), context.get("shapes_from", "?"),
+                     context.get("date", "?")))
+    lines.append("")
+    lines.append("Measured single-core FMA peaks (GFLOP/s): " + ", ".join(
+        "%s %.1f" % (k, v) for k, v in sorted(peaks.items(), key=lambda kv: kv[1])) + ".")
+    lines.append("GFLOP/s from forward = 2TNH(I+H) (O = 0), fwd_train 1x, bwd 2x, train_step 3x; "
+                 "values are medians over repetitions. % peak is against the peak of the row's ISA.")
+    lines.append("")
+    lines.append("| op | shape | ISA | threads | recur GFLOP/s | oneDNN GFLOP/s | recur/oneDNN | "
+                 "% peak | recur us/step |")
+    lines.append("|---|---|---|---|---:|---:|---:|---:|---:|")
+    for (op, shape, isa, th) in sorted(recur, key=lambda k: (OPS.index(k[0]), shape_key(k[1]),
+                                                             isas.index(k[2]), k[3])):
+        b = recur[(op, shape, isa, th)]
+        o = onednn.get((op, shape, th))
+        g, og = b.get("GFLOPs"), o.get("GFLOPs") if o else None
+        ratio = "%.2f" % (g / og) if g and og else "—"
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            op, shape, isa, th.split(":")[-1], fmt(g, 2), fmt(og, 2), ratio,
+            fmt(b.get("pct_peak")), fmt(b.get("us_per_step"))))
+    if kernels:
+        lines += ["", "| kernel | GFLOP/s | % peak of its ISA | time |", "|---|---:|---:|---:|"]
+        for name, b in sorted(kernels):
+            lines.append("| %s | %s | %s | %.3g %s |" % (
+                name, fmt(b.get("GFLOPs"), 2), fmt(b.get("pct_peak")), b["real_time"],
+                b["time_unit"]))
+    with open(os.path.join(out_dir, "bench.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    plot(recur, onednn, isas, peaks, out_dir)
+
+
+def plot(recur, onednn, isas, peaks, out_dir):
+    """One panel per op: GFLOP/s per shape for each recur ISA and oneDNN, peak as a line."""
+    if not shutil.which("gnuplot"):
+        print("bench_report: gnuplot not found, no bench.png", file=sys.stderr)
+        return
+    ops = [op for op in OPS if any(k[0] == op for k in recur)]
+    if not ops:
+        return
+    peak = max(peaks.values()) if peaks else None
+    script = ["set terminal pngcairo size 1400,%d font ',9'" % (420 * ((len(ops) + 1) // 2)),
+              "set output '%s'" % os.path.join(out_dir, "bench.png"),
+              "set multiplot layout %d,2" % ((len(ops) + 1) // 2),
+              "set logscale y", "set ylabel 'GFLOP/s'", "set grid ytics",
+              "set xtics rotate by -40 left", "set key top left", "set style data linespoints"]
+    for op in ops:
+        shapes = sorted({k[1] for k in recur if k[0] == op}, key=shape_key)
+        dat = os.path.join(out_dir, "bench_%s.dat" % op)
+        with open(dat, "w") as f:
+            f.write("# shape " + " ".join(isas) + " onednn\n")
+            for i, s in enumerate(shapes):
+                vals = []
+                for isa in isas:
+                    b = recur.get((op, s, isa, "threads:1"))
+                    vals.append("%g" % b["GFLOPs"] if b and b.get("GFLOPs") else "NaN")
+                o = onednn.get((op, s, "threads:1"))
+                vals.append("%g" % o["GFLOPs"] if o and o.get("GFLOPs") else "NaN")
+                f.write("%d %s %s\n" % (i, s, " ".join(vals)))
+        series = ["'%s' using 1:%d:xtic(2) title 'recur %s'" % (dat, 3 + j, isa)
+                  for j, isa in enumerate(isas)]
+        series.append("'%s' using 1:%d title 'oneDNN'" % (dat, 3 + len(isas)))
+        if peak:
+            series.append("%g with lines dt 2 lc rgb 'black' title 'peak (1 core) %.0f'" % (peak, peak))
+        script.append("set title '%s'" % op)
+        script.append("plot " + ", ".join(series))
+    script.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+
+
+def main():
+    opt = parse_args(sys.argv[1:])
+    os.makedirs(opt["report"], exist_ok=True)
+    json_path = opt["json"] or os.path.join(opt["report"], "bench.json")
+    if not opt["json"]:
+        run_suite(opt, json_path)
+    context, rows = load(json_path)
+    make_report(context, rows, opt["report"])
+    print("bench_report: wrote %s and %s (raw: %s)" % (
+        os.path.join(opt["report"], "bench.md"), os.path.join(opt["report"], "bench.png"),
+        json_path))
+
+
+if __name__ == "__main__":
+    main()
