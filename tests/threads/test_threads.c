@@ -1,0 +1,493 @@
+/*
+ * Threading: the thread API and topology report, bitwise determinism over thread
+ * counts (every ISA this CPU runs), calls from inside a caller's OpenMP region, and
+ * separate contexts used at once from several pthreads.
+ *
+ * Determinism is exact (memcmp), not within a tolerance: the promise in recur.h is
+ * that the thread count never changes the order of any floating-point operation.
+ * Linked against the core so the test can switch off the small-problem heuristic
+ * (every thread count is really used, even on tiny shapes) and check which split
+ * each call ran; otherwise a test could pass by running serial.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "internal.h"
+#include "test_util.h"
+
+typedef struct shape {
+    size_t T, N, I, H, O;
+    recur_activation f, g;
+    size_t window;
+    int expect_batch_split; /* the plan should split the batch at 2+ threads */
+} shape;
+
+/* Odd sizes: partial kernel panels and batch tiles, H below / above one panel,
+ * N above the batch quantum (batch split), O = 0. */
+static const shape shapes[] = {
+    {7, 3, 5, 37, 4, RECUR_ACT_TANH, RECUR_ACT_SOFTMAX, 0, 0},
+    {5, 1, 9, 300, 0, RECUR_ACT_SIGMOID, RECUR_ACT_IDENTITY, 0, 0},
+    {4, 100, 6, 20, 3, RECUR_ACT_RELU, RECUR_ACT_SIGMOID, 0, 1},
+    {6, 13, 11, 129, 7, RECUR_ACT_TANH, RECUR_ACT_IDENTITY, 4, 0},
+};
+
+static const size_t thread_counts[] = {1, 2, 3, 5, 8};
+
+/* Everything a training step produces. */
+typedef struct run_out {
+    float *y, *h_last, *dx, *dh0;
+    recur_tensors grads, params;
+} run_out;
+
+typedef struct problem {
+    test_model m;
+    size_t ylen;
+    float *x, *h0, *dy, *dh_last;
+} problem;
+
+static void problem_init(problem *p, const shape *s, uint64_t seed)
+{
+    test_rng r;
+    rng_seed(&r, seed);
+    model_init(&p->m, s->I, s->H, s->O, s->f, s->g, &r, 0.6f);
+    size_t tn = s->T * s->N;
+    p->ylen = tn * (s->O ? s->O : s->H);
+    p->x = fvec(tn * s->I);
+    p->h0 = fvec(s->N * s->H);
+    p->dy = fvec(p->ylen);
+    p->dh_last = fvec(s->N * s->H);
+    rng_fill(&r, p->x, tn * s->I, -1.0f, 1.0f);
+    rng_fill(&r, p->h0, s->N * s->H, -0.5f, 0.5f);
+    rng_fill(&r, p->dy, p->ylen, -1.0f, 1.0f);
+    rng_fill(&r, p->dh_last, s->N * s->H, -0.5f, 0.5f);
+}
+
+static void problem_free(problem *p)
+{
+    model_free(&p->m);
+    free(p->x);
+    free(p->h0);
+    free(p->dy);
+    free(p->dh_last);
+}
+
+static void out_alloc(run_out *o, const shape *s, const problem *p)
+{
+    o->y = fvec(p->ylen);
+    o->h_last = fvec(s->N * s->H);
+    o->dx = fvec(s->T * s->N * s->I);
+    o->dh0 = fvec(s->N * s->H);
+    o->grads = tensors_alloc(&p->m.cfg);
+    o->params = tensors_alloc(&p->m.cfg);
+}
+
+static void out_free(run_out *o)
+{
+    free(o->y);
+    free(o->h_last);
+    free(o->dx);
+    free(o->dh0);
+    tensors_free(&o->grads);
+    tensors_free(&o->params);
+}
+
+static void copy_tensors(recur_tensors *dst, const recur_tensors *src, const recur_rnn_config *c)
+{
+    size_t H = c->hidden_size, I = c->input_size, O = c->output_size;
+    memcpy(dst->W, src->W, H * I * sizeof(float));
+    memcpy(dst->U, src->U, H * H * sizeof(float));
+    memcpy(dst->b, src->b, H * sizeof(float));
+    if (O) {
+        memcpy(dst->V, src->V, O * H * sizeof(float));
+        memcpy(dst->c, src->c, O * sizeof(float));
+    }
+}
+
+/* forward, forward_train, backward (dx, dh0, dh_last), then one SGD step on a copy. */
+static void run_all(recur_context *ctx, const shape *s, const problem *p, run_out *o)
+{
+    recur_weights w = recur_weights_from(&p->m.p);
+    assert_int_equal(recur_forward(ctx, p->m.rnn, s->T, s->N, &w, p->x, p->h0, o->y,
+                                   o->h_last), RECUR_OK);
+    size_t ws_bytes;
+    assert_int_equal(recur_workspace_size(p->m.rnn, s->T, s->N, &ws_bytes), RECUR_OK);
+    void *ws = malloc(ws_bytes);
+    assert_non_null(ws);
+    float *y2 = fvec(p->ylen);
+    assert_int_equal(recur_forward_train(ctx, p->m.rnn, s->T, s->N, &w, p->x, p->h0, y2,
+                                         NULL, ws, ws_bytes), RECUR_OK);
+    /* Inference and training forward share the code path: identical too. */
+    assert_memory_equal(y2, o->y, p->ylen * sizeof(float));
+    recur_backward_options opt = recur_backward_options_default();
+    opt.bptt_window = s->window;
+    assert_int_equal(recur_backward(ctx, p->m.rnn, s->T, s->N, &w, p->x, ws, ws_bytes, p->dy,
+                                    p->dh_last, &opt, &o->grads, o->dx, o->dh0), RECUR_OK);
+    copy_tensors(&o->params, &p->m.p, &p->m.cfg);
+    recur_sgd_options sgd = {0.1f, 0.0f, 0.0f};
+    assert_int_equal(recur_sgd_update(p->m.rnn, &o->params, &o->grads, &sgd, NULL), RECUR_OK);
+    free(ws);
+    free(y2);
+}
+
+static void assert_tensors_equal(const recur_tensors *a, const recur_tensors *b,
+                                 const recur_rnn_config *c)
+{
+    size_t H = c->hidden_size, I = c->input_size, O = c->output_size;
+    assert_memory_equal(a->W, b->W, H * I * sizeof(float));
+    assert_memory_equal(a->U, b->U, H * H * sizeof(float));
+    assert_memory_equal(a->b, b->b, H * sizeof(float));
+    if (O) {
+        assert_memory_equal(a->V, b->V, O * H * sizeof(float));
+        assert_memory_equal(a->c, b->c, O * sizeof(float));
+    }
+}
+
+static void assert_outputs_equal(const run_out *a, const run_out *b, const shape *s,
+                                 const problem *p)
+{
+    assert_memory_equal(a->y, b->y, p->ylen * sizeof(float));
+    assert_memory_equal(a->h_last, b->h_last, s->N * s->H * sizeof(float));
+    assert_memory_equal(a->dx, b->dx, s->T * s->N * s->I * sizeof(float));
+    assert_memory_equal(a->dh0, b->dh0, s->N * s->H * sizeof(float));
+    assert_tensors_equal(&a->grads, &b->grads, &p->m.cfg);
+    assert_tensors_equal(&a->params, &b->params, &p->m.cfg);
+}
+
+static int have_openmp(void)
+{
+    recur_context *ctx;
+    recur_topology t;
+    if (recur_context_create(&ctx) != RECUR_OK)
+        return 0;
+    recur_context_get_topology(ctx, &t);
+    recur_context_destroy(ctx);
+    return t.openmp;
+}
+
+/* For every shape: every thread count gives exactly the 1-thread results. */
+static void check_determinism(recur_isa isa, int barrier)
+{
+    if (!recur_isa_supported(isa))
+        skip();
+    int omp = have_openmp();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const shape *s = &shapes[si];
+        problem p;
+        problem_init(&p, s, 1000 + si);
+        run_out ref, got;
+        out_alloc(&ref, s, &p);
+        out_alloc(&got, s, &p);
+        for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
+            size_t n = thread_counts[ti];
+            recur_context *ctx;
+            assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+            assert_int_equal(recur_context_set_isa(ctx, isa), RECUR_OK);
+            assert_int_equal(recur_context_set_num_threads(ctx, n), RECUR_OK);
+            ctx->min_step_fmas = 0; /* use all n threads even on these small shapes */
+            ctx->barrier = barrier;
+            run_all(ctx, s, &p, n == 1 ? &ref : &got);
+            /* The call really ran n threads, and the step split is the intended one. */
+            assert_int_equal(ctx->last_team, omp ? n : 1);
+            if (omp && n > 1)
+                assert_true(s->expect_batch_split ? ctx->last_pb > 1 : ctx->last_pr > 1);
+            if (n > 1)
+                assert_outputs_equal(&ref, &got, s, &p);
+            recur_context_destroy(ctx);
+        }
+        out_free(&ref);
+        out_free(&got);
+        problem_free(&p);
+    }
+}
+
+static void test_determinism_scalar(void **state) { (void)state; check_determinism(RECUR_ISA_SCALAR, RECUR_BARRIER_AUTO); }
+static void test_determinism_avx2(void **state) { (void)state; check_determinism(RECUR_ISA_AVX2, RECUR_BARRIER_AUTO); }
+static void test_determinism_avx512(void **state) { (void)state; check_determinism(RECUR_ISA_AVX512, RECUR_BARRIER_AUTO); }
+static void test_determinism_neon(void **state) { (void)state; check_determinism(RECUR_ISA_NEON, RECUR_BARRIER_AUTO); }
+
+/* Both step barriers, each also with more threads than cores. */
+static void test_determinism_spin_barrier(void **state)
+{
+    (void)state;
+    check_determinism(recur_isa_best(), RECUR_BARRIER_SPIN);
+}
+
+static void test_determinism_omp_barrier(void **state)
+{
+    (void)state;
+    check_determinism(recur_isa_best(), RECUR_BARRIER_OMP);
+}
+
+static void test_thread_api(void **state)
+{
+    (void)state;
+    recur_context *ctx;
+    unsetenv("RECUR_NUM_THREADS");
+    unsetenv("OMP_NUM_THREADS");
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    recur_topology t;
+    assert_int_equal(recur_context_get_topology(ctx, &t), RECUR_OK);
+    size_t def = recur_context_get_num_threads(ctx);
+    assert_int_equal(def, t.openmp ? t.cores : 1);
+    assert_int_equal(recur_context_set_num_threads(ctx, 3), RECUR_OK);
+    assert_int_equal(recur_context_get_num_threads(ctx), t.openmp ? 3 : 1);
+    assert_int_equal(recur_context_set_num_threads(ctx, 0), RECUR_OK);
+    assert_int_equal(recur_context_get_num_threads(ctx), def);
+    assert_int_equal(recur_context_set_num_threads(ctx, 1025), RECUR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(recur_context_get_num_threads(ctx), def);
+    assert_int_equal(recur_context_set_num_threads(NULL, 2), RECUR_ERR_NULL_POINTER);
+    assert_int_equal(recur_context_get_num_threads(NULL), 1);
+    assert_int_equal(recur_context_set_thread_binding(ctx, 2), RECUR_ERR_INVALID_ARGUMENT);
+    assert_int_equal(recur_context_set_thread_binding(NULL, 1), RECUR_ERR_NULL_POINTER);
+    recur_context_destroy(ctx);
+
+    /* Defaults: RECUR_NUM_THREADS wins over OMP_NUM_THREADS (first entry of a list). */
+    setenv("OMP_NUM_THREADS", "5,2", 1);
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_get_num_threads(ctx), t.openmp ? 5 : 1);
+    recur_context_destroy(ctx);
+    setenv("RECUR_NUM_THREADS", "7", 1);
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_get_num_threads(ctx), t.openmp ? 7 : 1);
+    recur_context_destroy(ctx);
+    unsetenv("RECUR_NUM_THREADS");
+    unsetenv("OMP_NUM_THREADS");
+}
+
+static void test_topology(void **state)
+{
+    (void)state;
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    recur_topology t;
+    assert_int_equal(recur_context_get_topology(NULL, &t), RECUR_ERR_NULL_POINTER);
+    assert_int_equal(recur_context_get_topology(ctx, NULL), RECUR_ERR_NULL_POINTER);
+    assert_int_equal(recur_context_get_topology(ctx, &t), RECUR_OK);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    print_message("# cores %zu, logical %zu, L1d %zu, L2 %zu, L3 %zu, NUMA %zu, threads %zu, "
+                  "hwloc %d, openmp %d\n", t.cores, t.logical_cpus, t.l1d_bytes, t.l2_bytes,
+                  t.l3_bytes, t.numa_nodes, t.threads, t.hwloc, t.openmp);
+    assert_true(t.cores >= 1);
+    assert_true(t.cores <= t.logical_cpus);
+    assert_true(online < 1 || t.logical_cpus == (size_t)online);
+    assert_true(t.numa_nodes >= 1);
+    assert_int_equal(t.threads, recur_context_get_num_threads(ctx));
+    /* Where known, the hierarchy grows outward. */
+    if (t.l1d_bytes && t.l2_bytes)
+        assert_true(t.l1d_bytes < t.l2_bytes);
+    if (t.l2_bytes && t.l3_bytes)
+        assert_true(t.l2_bytes < t.l3_bytes);
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+    assert_true(t.l1d_bytes > 0); /* sysfs or hwloc knows it on these systems */
+#endif
+    assert_int_equal(t.binding, 0);
+    assert_int_equal(recur_context_set_thread_binding(ctx, 1), RECUR_OK);
+    assert_int_equal(recur_context_get_topology(ctx, &t), RECUR_OK);
+    assert_int_equal(t.binding, 1);
+    recur_context_destroy(ctx);
+}
+
+/* Bound threads compute the same as unbound ones. */
+static void test_binding_same_results(void **state)
+{
+    (void)state;
+    const shape *s = &shapes[3];
+    problem p;
+    problem_init(&p, s, 77);
+    run_out ref, got;
+    out_alloc(&ref, s, &p);
+    out_alloc(&got, s, &p);
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
+    ctx->min_step_fmas = 0;
+    run_all(ctx, s, &p, &ref);
+    assert_int_equal(recur_context_set_thread_binding(ctx, 1), RECUR_OK);
+    run_all(ctx, s, &p, &got);
+    assert_outputs_equal(&ref, &got, s, &p);
+    recur_context_destroy(ctx);
+    out_free(&ref);
+    out_free(&got);
+    problem_free(&p);
+}
+
+/* Small problems run fewer threads by default; large ones use the context's count. */
+static void test_team_size_heuristic(void **state)
+{
+    (void)state;
+    if (!have_openmp())
+        skip();
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
+    const shape small = {3, 1, 4, 16, 0, RECUR_ACT_TANH, RECUR_ACT_IDENTITY, 0, 0};
+    const shape large = {2, 2, 8, 512, 0, RECUR_ACT_TANH, RECUR_ACT_IDENTITY, 0, 0};
+    const shape *sh[2] = {&small, &large};
+    for (int i = 0; i < 2; i++) {
+        problem p;
+        problem_init(&p, sh[i], 5 + (uint64_t)i);
+        run_out o;
+        out_alloc(&o, sh[i], &p);
+        run_all(ctx, sh[i], &p, &o);
+        assert_int_equal(ctx->last_team, i == 0 ? 1 : 2);
+        out_free(&o);
+        problem_free(&p);
+    }
+    recur_context_destroy(ctx);
+}
+
+/* Inside the caller's parallel region: one thread per call, same results. */
+static void test_inside_caller_parallel_region(void **state)
+{
+    (void)state;
+#ifndef _OPENMP
+    skip();
+#else
+    if (!have_openmp())
+        skip();
+    const shape *s = &shapes[0];
+    problem p;
+    problem_init(&p, s, 31);
+    run_out ref;
+    out_alloc(&ref, s, &p);
+    recur_context *c0;
+    assert_int_equal(recur_context_create(&c0), RECUR_OK);
+    run_all(c0, s, &p, &ref);
+    recur_context_destroy(c0);
+
+    int bad = 0, teams_ok = 1, ran = 0;
+#pragma omp parallel num_threads(2) reduction(+ : bad, ran) reduction(& : teams_ok)
+    {
+        recur_context *ctx = NULL;
+        run_out got;
+        out_alloc(&got, s, &p);
+        if (recur_context_create(&ctx) == RECUR_OK &&
+            recur_context_set_num_threads(ctx, 4) == RECUR_OK) {
+            ctx->min_step_fmas = 0;
+            recur_weights w = recur_weights_from(&p.m.p);
+            bad += recur_forward(ctx, p.m.rnn, s->T, s->N, &w, p.x, p.h0, got.y,
+                                 got.h_last) != RECUR_OK;
+            bad += memcmp(got.y, ref.y, p.ylen * sizeof(float)) != 0;
+            teams_ok &= ctx->last_team == (omp_in_parallel() ? 1u : 4u);
+            ran += 1;
+        } else {
+            bad += 1;
+        }
+        recur_context_destroy(ctx);
+        out_free(&got);
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(ran, 2);
+    assert_true(teams_ok);
+    out_free(&ref);
+    problem_free(&p);
+#endif
+}
+
+/* ---- several pthreads, one context each, at the same time */
+
+typedef struct worker {
+    const shape *s;
+    const problem *p;
+    const run_out *ref;
+    int rounds, mismatches;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *wk = arg;
+    recur_context *ctx;
+    if (recur_context_create(&ctx) != RECUR_OK) {
+        wk->mismatches = -1;
+        return NULL;
+    }
+    recur_context_set_num_threads(ctx, 2);
+    ctx->min_step_fmas = 0;
+    const shape *s = wk->s;
+    const problem *p = wk->p;
+    for (int r = 0; r < wk->rounds; r++) {
+        run_out got;
+        out_alloc(&got, s, p);
+        recur_weights w = recur_weights_from(&p->m.p);
+        size_t ws_bytes = 0;
+        recur_workspace_size(p->m.rnn, s->T, s->N, &ws_bytes);
+        void *ws = malloc(ws_bytes);
+        recur_backward_options opt = recur_backward_options_default();
+        opt.bptt_window = s->window;
+        int ok = ws &&
+                 recur_forward_train(ctx, p->m.rnn, s->T, s->N, &w, p->x, p->h0, got.y,
+                                     got.h_last, ws, ws_bytes) == RECUR_OK &&
+                 recur_backward(ctx, p->m.rnn, s->T, s->N, &w, p->x, ws, ws_bytes, p->dy,
+                                p->dh_last, &opt, &got.grads, got.dx, got.dh0) == RECUR_OK;
+        size_t H = s->H;
+        ok = ok && memcmp(got.y, wk->ref->y, p->ylen * sizeof(float)) == 0 &&
+             memcmp(got.dx, wk->ref->dx, s->T * s->N * s->I * sizeof(float)) == 0 &&
+             memcmp(got.grads.U, wk->ref->grads.U, H * H * sizeof(float)) == 0 &&
+             memcmp(got.grads.W, wk->ref->grads.W, H * s->I * sizeof(float)) == 0 &&
+             memcmp(got.grads.b, wk->ref->grads.b, H * sizeof(float)) == 0;
+        wk->mismatches += !ok;
+        free(ws);
+        out_free(&got);
+    }
+    recur_context_destroy(ctx);
+    return NULL;
+}
+
+static void test_concurrent_contexts(void **state)
+{
+    (void)state;
+    enum { WORKERS = 4 };
+    problem p[WORKERS];
+    run_out ref[WORKERS];
+    worker wk[WORKERS];
+    pthread_t th[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        const shape *s = &shapes[i % 4];
+        problem_init(&p[i], s, 500 + (uint64_t)i);
+        out_alloc(&ref[i], s, &p[i]);
+        recur_context *ctx;
+        assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+        assert_int_equal(recur_context_set_num_threads(ctx, 1), RECUR_OK);
+        run_all(ctx, s, &p[i], &ref[i]);
+        recur_context_destroy(ctx);
+        wk[i] = (worker){s, &p[i], &ref[i], 5, 0};
+    }
+    for (int i = 0; i < WORKERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &wk[i]), 0);
+    for (int i = 0; i < WORKERS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < WORKERS; i++) {
+        assert_int_equal(wk[i].mismatches, 0);
+        out_free(&ref[i]);
+        problem_free(&p[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thread_api),
+        cmocka_unit_test(test_topology),
+        cmocka_unit_test(test_determinism_scalar),
+        cmocka_unit_test(test_determinism_avx2),
+        cmocka_unit_test(test_determinism_avx512),
+        cmocka_unit_test(test_determinism_neon),
+        cmocka_unit_test(test_determinism_spin_barrier),
+        cmocka_unit_test(test_determinism_omp_barrier),
+        cmocka_unit_test(test_binding_same_results),
+        cmocka_unit_test(test_team_size_heuristic),
+        cmocka_unit_test(test_inside_caller_parallel_region),
+        cmocka_unit_test(test_concurrent_contexts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
