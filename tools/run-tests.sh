@@ -47,7 +47,7 @@ setup_and_test() {
         return
     fi
     echo "== lane $lane: testing"
-    meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${TIMEOUT_MULT:-1}" || status=1
+    meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "${TIMEOUT_MULT:-1}" ${TEST_ARGS:-} || status=1
     logs+=("$dir/meson-logs/testlog.json")
 }
 
@@ -57,7 +57,8 @@ for lane in "${lanes[@]}"; do
         setup_and_test build-debug --buildtype=debug -Dwerror=true -Dtests=enabled \
             -Dopenmp=enabled -Dhwloc=enabled -Dbenchmark=enabled ;;
     sanitize)
-        TIMEOUT_MULT=4 setup_and_test build-sanitize --buildtype=debug -Dwerror=true \
+        # The course example (suite "slow") already ran in the debug lane.
+        TEST_ARGS="--no-suite slow" TIMEOUT_MULT=4 setup_and_test build-sanitize --buildtype=debug -Dwerror=true \
             -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmark=disabled \
             -Ddnnl=disabled ;;
     minimal)
