@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Counts test results from meson testlog.json files: every TAP line of a TAP test
-(cmocka's per-test 'ok' / 'not ok' / '# SKIP'), and one result for other tests.
-Prints per-log counts and ends with 'N passed, N failed, N skipped'. Exit 1 if any
-test failed or a log is missing or empty."""
+"""Counts test results from meson testlog.json files: every cmocka test of a cmocka
+program, read from its per-test lines on stdout ("[ RUN      ] name" then
+"[       OK ] name", or "[  SKIPPED ] name" for skip(); a test that started and did
+neither failed, crashes included), and one result for any other test. Prints per-log
+counts and ends with 'N passed, N failed, N skipped'. Exit 1 if any test failed or a
+log is missing or empty."""
 import json
 import re
 import sys
 
-TAP = re.compile(r'^(not ok|ok)\b(.*)$')
-PLAN = re.compile(r'^1\.\.\d+', re.M)  # a TAP plan line marks a TAP test
+RUN = re.compile(r'^\[ RUN      \] ', re.M)
+OK = re.compile(r'^\[       OK \] ', re.M)
+SKIP = re.compile(r'^\[  SKIPPED \] ', re.M)
 
 
 def count_log(path):
@@ -16,31 +19,24 @@ def count_log(path):
     with open(path) as f:
         for line in f:
             t = json.loads(line)
-            res = t.get('result', '')
-            stdout = t.get('stdout') or ''
-            if PLAN.search(stdout):
-                bad = 0
-                for out in stdout.splitlines():
-                    m = TAP.match(out.strip())
-                    if not m:
-                        continue
-                    if m.group(1) == 'not ok':
-                        bad += 1
-                    elif re.search(r'#\s*SKIP', m.group(2), re.I):
-                        skipped += 1
-                    else:
-                        passed += 1
-                # A test program that failed without a 'not ok' line (a crash,
-                # a sanitizer report at exit) still counts as one failure.
-                if res not in ('OK', 'SKIP', 'EXPECTEDFAIL') and bad == 0:
-                    bad = 1
-                failed += bad
-            elif res in ('OK', 'EXPECTEDFAIL'):
-                passed += 1
-            elif res == 'SKIP':
-                skipped += 1
-            else:
-                failed += 1
+            ok = t.get('result', '') in ('OK', 'EXPECTEDFAIL')
+            out = t.get('stdout') or ''
+            runs = len(RUN.findall(out))
+            if runs == 0:
+                if t.get('result') == 'SKIP':
+                    skipped += 1
+                elif ok:
+                    passed += 1
+                else:
+                    failed += 1
+                continue
+            p, s = len(OK.findall(out)), len(SKIP.findall(out))
+            bad = runs - p - s
+            passed += p
+            skipped += s
+            # A program that failed after its last test (a sanitizer report at exit)
+            # still counts as one failure.
+            failed += bad if bad or ok else 1
     return passed, failed, skipped
 
 
