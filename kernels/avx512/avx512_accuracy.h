@@ -8,8 +8,10 @@
 #ifndef RECUR_AVX512_ACCURACY_H
 #define RECUR_AVX512_ACCURACY_H
 
-#define RECUR_AVX512_EXP_MAX_ULP 2.0
-#define RECUR_AVX512_TANH_MAX_ULP 3.0
+/* Exhaustive sweep (2.2e9 floats each): exp 1.100 ulp, tanh 1.536 ulp (abs 9.2e-8),
+ * sigmoid 2.781 ulp (abs 8.9e-8). The constants round those up. */
+#define RECUR_AVX512_EXP_MAX_ULP 1.5
+#define RECUR_AVX512_TANH_MAX_ULP 2.0
 #define RECUR_AVX512_SIGMOID_MAX_ULP 3.0
 
 #endif
