@@ -92,18 +92,31 @@ std::vector<Shape> bench_shapes()
     return v;
 }
 
+const std::vector<int> &thread_counts()
+{
+    static const std::vector<int> counts = [] {
+        std::vector<int> v;
+        if (const char *e = std::getenv("RECUR_BENCH_THREADS")) {
+            std::istringstream in(e);
+            std::string item;
+            while (std::getline(in, item, ','))
+                if (std::atoi(item.c_str()) > 0)
+                    v.push_back(std::atoi(item.c_str()));
+        }
+        if (v.empty())
+            v = {1}; // the default thread dimension: add counts here
+        return v;
+    }();
+    return counts;
+}
+
 void set_threads(recur_context *ctx, int n)
 {
 #ifdef RECUR_BENCH_HAVE_OPENMP
     omp_set_num_threads(n);
 #endif
-#ifdef RECUR_BENCH_HAVE_SET_THREADS
     if (ctx)
         recur_context_set_num_threads(ctx, (size_t)n);
-#else
-    (void)ctx;
-    (void)n;
-#endif
 }
 
 FloatBuf::FloatBuf(size_t count, float scale, unsigned seed) : n(count)

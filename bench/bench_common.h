@@ -35,15 +35,11 @@ inline double forward_flops(const Shape &s, size_t O = 0)
     return 2.0 * s.T * s.N * s.H * (double)(s.I + s.H) + 2.0 * s.T * s.N * s.H * (double)O;
 }
 
-// Intra-op thread counts to register. THE thread dimension: add counts here
-// (e.g. {1, 2, 4}) once recur_context_set_num_threads exists; names carry /threads:n.
-inline const std::vector<int> &thread_counts()
-{
-    static const std::vector<int> counts = {1};
-    return counts;
-}
+// Intra-op thread counts to register (names carry /threads:n): {1} by default, or the
+// comma-separated list in RECUR_BENCH_THREADS (e.g. "1,2"). THE thread dimension.
+const std::vector<int> &thread_counts();
 
-// Applies n threads to oneDNN (OpenMP) and, when the library has it, to ctx.
+// Applies n threads to oneDNN (OpenMP) and to ctx (recur_context_set_num_threads).
 void set_threads(recur_context *ctx, int n);
 
 // 64-byte aligned float buffer filled with uniform values in [-scale, scale].
