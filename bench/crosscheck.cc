@@ -242,6 +242,14 @@ int run_crosscheck()
     };
     std::printf("recur vs oneDNN (%s), tanh, O = 0; bound E derived from K*u (see crosscheck.cc)\n",
                 OnednnRnn::effective_isa().c_str());
+    // The comparison itself must be able to fail: a 1e-3 difference against a 1e-6 bound.
+    const float one = 1.0f, off = 1.001f;
+    const double exact_one = 1.0, tiny = 1e-6;
+    std::printf("self-test (must say MISMATCH):\n");
+    if (compare("probe", 1, &one, &off, &exact_one, &tiny)) {
+        std::printf("self-test failed: compare accepted a 1e-3 error\n");
+        return 1;
+    }
     bool ok = true;
     try {
         for (const auto &s : shapes)
