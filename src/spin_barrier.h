@@ -3,8 +3,9 @@
  * of a team of nt threads is passed once the counter reaches k * nt, so no reset
  * (and no sense flag) is needed between steps. The fetch_add releases the writes
  * of the step just done; the acquire load that sees the target makes every other
- * thread's writes visible. After a while of spinning it yields, so a team larger
- * than the free cores still makes progress.
+ * thread's writes visible. After a short spin (a few microseconds, longer than a
+ * step's imbalance on idle cores) it yields: on a loaded machine the thread it waits
+ * for may be descheduled, and spinning on would only keep it off the core.
  */
 #ifndef RECUR_SPIN_BARRIER_H
 #define RECUR_SPIN_BARRIER_H
@@ -21,6 +22,8 @@
 #else
 #define RECUR_CPU_RELAX() ((void)0)
 #endif
+
+#define RECUR_SPIN_BEFORE_YIELD 256u
 
 /* On its own cache line: the counter is the only line all threads hammer. */
 typedef struct recur_spin_barrier {
@@ -40,7 +43,7 @@ static inline void recur_spin_barrier_wait(recur_spin_barrier *b, size_t nt, siz
     atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel);
     unsigned spins = 0;
     while (atomic_load_explicit(&b->arrived, memory_order_acquire) < target) {
-        if (++spins < 4096)
+        if (++spins < RECUR_SPIN_BEFORE_YIELD)
             RECUR_CPU_RELAX();
         else
             sched_yield();
