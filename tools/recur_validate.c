@@ -27,6 +27,17 @@ static void print_info(void)
         if (recur_isa_supported(all[i]))
             printf(" %s", recur_isa_name(all[i]));
     printf("\n");
+    recur_context *ctx;
+    recur_topology t;
+    if (recur_context_create(&ctx) != RECUR_OK)
+        return;
+    if (recur_context_get_topology(ctx, &t) == RECUR_OK)
+        printf("cores: %zu physical, %zu logical; NUMA nodes: %zu\n"
+               "caches: L1d %zu KiB, L2 %zu KiB, L3 %zu KiB (from %s)\n"
+               "threads: %zu (binding %s)\n",
+               t.cores, t.logical_cpus, t.numa_nodes, t.l1d_bytes >> 10, t.l2_bytes >> 10,
+               t.l3_bytes >> 10, t.hwloc ? "hwloc" : "sysfs", t.threads, t.binding ? "on" : "off");
+    recur_context_destroy(ctx);
 }
 
 int main(int argc, char **argv)
