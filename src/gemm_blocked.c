@@ -35,10 +35,37 @@ static void pack_a(size_t mc, size_t kc, size_t mr, const float *a, ptrdiff_t rs
     }
 }
 
-/* B block (kc x nc) -> panels of NR columns; each panel stores kc rows of NR floats. */
-static void pack_b(size_t kc, size_t nc, size_t nr, const float *b, ptrdiff_t rsb,
-                   ptrdiff_t csb, float *dst)
+/* B stored transposed (rsb == 1): each column j is contiguous over k, so read it
+ * in order and scatter into the panel (the panel stays in L1 while it fills). */
+static void pack_b_trans(size_t kc, size_t nc, size_t nr, const float *b, ptrdiff_t csb,
+                         float *dst)
 {
+    for (size_t j0 = 0; j0 < nc; j0 += nr, dst += nr * kc) {
+        size_t nj = min_sz(nr, nc - j0);
+        for (size_t j = 0; j < nr; j++) {
+            const float *src = b + (ptrdiff_t)(j0 + j) * csb;
+            if (j < nj)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * nr + j] = src[p];
+            else
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * nr + j] = 0.0f;
+        }
+    }
+}
+
+/* B block (kc x nc) -> panels of NR columns; each panel stores kc rows of NR floats. */
+static void pack_b(const recur_gemm_config *g, size_t kc, size_t nc, const float *b,
+                   ptrdiff_t rsb, ptrdiff_t csb, float *dst)
+{
+    const size_t nr = g->nr;
+    if (rsb == 1 && csb != 1 && csb > 0) {
+        if (g->pack_b_trans)
+            g->pack_b_trans(kc, nc, b, (size_t)csb, dst);
+        else
+            pack_b_trans(kc, nc, nr, b, csb, dst);
+        return;
+    }
     for (size_t j0 = 0; j0 < nc; j0 += nr) {
         size_t nj = min_sz(nr, nc - j0);
         for (size_t p = 0; p < kc; p++) {
@@ -80,7 +107,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
         for (size_t pc = 0; pc < k; pc += g->kc) {
             size_t kc = min_sz(g->kc, k - pc);
             int acc = accumulate || pc > 0;
-            pack_b(kc, nc, nr, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
+            pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
                    bpack);
             for (size_t ic = 0; ic < m; ic += mc_max) {
                 size_t mc = min_sz(mc_max, m - ic);

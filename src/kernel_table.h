@@ -29,6 +29,11 @@ typedef struct recur_gemm_config {
     recur_gemm_ukernel_fn ukernel;
     size_t mr, nr;     /* register tile */
     size_t kc, mc, nc; /* cache blocks: kc*nr panel in L1, mc*kc block in L2, kc*nc in L3 */
+    /* Optional (NULL: the driver's portable loop). Packs a kc x nc block of B stored
+     * transposed, B(k,j) = b[j*ldb + k], into NR panels exactly as the driver does
+     * (kc steps of NR floats, columns past nc zero). Stored transposed is the input
+     * projection's B = W^T, so this is a transpose the ISA can do in registers. */
+    void (*pack_b_trans)(size_t kc, size_t nc, const float *b, size_t ldb, float *dst);
 } recur_gemm_config;
 
 struct recur_kernel_table;

@@ -21,11 +21,25 @@ size_t recur_f32_packed_rec_floats__avx2(size_t h, size_t rows)
 }
 
 void recur_f32_pack_rec__avx2(size_t h, size_t rows, const float *m, ptrdiff_t rs,
-                                 ptrdiff_t cs, float *packed)
+                              ptrdiff_t cs, float *packed)
 {
+    /* Forward (U, rows contiguous): the GEMM's transposing packer has this layout. */
+    if (cs == 1 && rs > 0) {
+        recur_f32_pack_b_trans__avx2(h, rows, m, (size_t)rs, packed);
+        return;
+    }
     for (size_t r0 = 0; r0 < rows; r0 += PR) {
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         float *dst = packed + r0 * h;
+        if (rs == 1) { /* backward (U^T): each k step is a contiguous run of U */
+            __m256i k0 = recur_avx2_mask(nr), k1 = recur_avx2_mask(nr > 8 ? nr - 8 : 0);
+            for (size_t k = 0; k < h; k++) {
+                const float *src = m + r0 + (ptrdiff_t)k * cs;
+                _mm256_storeu_ps(dst + k * PR, _mm256_maskload_ps(src, k0));
+                _mm256_storeu_ps(dst + k * PR + 8, _mm256_maskload_ps(src + 8, k1));
+            }
+            continue;
+        }
         for (size_t k = 0; k < h; k++)
             for (size_t j = 0; j < PR; j++)
                 dst[k * PR + j] = j < nr ? m[(ptrdiff_t)(r0 + j) * rs + (ptrdiff_t)k * cs]

@@ -8,6 +8,10 @@ void recur_f32_gemm_ukernel__avx512f_14x32(size_t kc, const float *a, const floa
                                            float *c, size_t ldc, size_t m, size_t n,
                                            int accumulate);
 
+/* GEMM config's pack_b_trans for NR = 32 (also packs U for the forward step). */
+void recur_f32_pack_b_trans__avx512f(size_t kc, size_t nc, const float *b, size_t ldb,
+                                     float *dst);
+
 size_t recur_f32_packed_rec_floats__avx512f(size_t h, size_t rows);
 void recur_f32_pack_rec__avx512f(size_t h, size_t rows, const float *m, ptrdiff_t rs,
                                  ptrdiff_t cs, float *packed);

@@ -1,0 +1,67 @@
+/*
+ * Transposing packers: B stored transposed for the GEMM (B = W^T in the input
+ * projection) and U for the forward recurrent step both need, per 16-wide panel,
+ * dst[k*16 + j] = src[j*ld + k]. Reading rows of src and transposing 8x8 blocks in
+ * registers keeps every load and store a full contiguous vector.
+ */
+#include "avx2_kernels.h"
+#include "avx2_math.h"
+
+#define NR 16
+
+/* In-register 8x8 transpose: r[j] lane p becomes r[p] lane j. */
+RECUR_AVX2_INLINE void transpose8(__m256 r[8])
+{
+    __m256 t[8], s[8];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* s[4h + c], 128-bit lane L: column 4L + c of rows 4h .. 4h+3. */
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        s[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(s[c], s[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(s[c], s[4 + c], 0x31);
+    }
+}
+
+/* dst[p*NR + j] = src[j*ld + p] for p < kn (<= 8), j < 8; rows j >= nj are zero. */
+RECUR_AVX2_INLINE void block8(const float *src, size_t ld, size_t nj, size_t kn, float *dst)
+{
+    __m256i km = recur_avx2_mask(kn);
+    __m256 r[8];
+#pragma GCC unroll 8
+    for (size_t j = 0; j < 8; j++)
+        r[j] = j < nj ? _mm256_maskload_ps(src + j * ld, km) : _mm256_setzero_ps();
+    transpose8(r);
+    if (kn == 8) {
+#pragma GCC unroll 8
+        for (size_t p = 0; p < 8; p++)
+            _mm256_storeu_ps(dst + p * NR, r[p]);
+    } else {
+        for (size_t p = 0; p < kn; p++)
+            _mm256_storeu_ps(dst + p * NR, r[p]);
+    }
+}
+
+void recur_f32_pack_b_trans__avx2(size_t kc, size_t nc, const float *b, size_t ldb, float *dst)
+{
+    for (size_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+        size_t nj = nc - j0 < NR ? nc - j0 : NR;
+        size_t nj1 = nj > 8 ? nj - 8 : 0;
+        const float *src = b + j0 * ldb;
+        for (size_t p0 = 0; p0 < kc; p0 += 8) {
+            size_t kn = kc - p0 < 8 ? kc - p0 : 8;
+            block8(src + p0, ldb, nj < 8 ? nj : 8, kn, dst + p0 * NR);
+            block8(src + 8 * ldb + p0, ldb, nj1, kn, dst + p0 * NR + 8);
+        }
+    }
+}

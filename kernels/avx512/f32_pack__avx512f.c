@@ -1,0 +1,78 @@
+/*
+ * Transposing packers: B stored transposed for the GEMM (B = W^T in the input
+ * projection) and U for the forward recurrent step both need, per 32-wide panel,
+ * dst[k*32 + j] = src[j*ld + k]. Reading rows of src and transposing 16x16 blocks
+ * in registers keeps every load and store a full contiguous vector.
+ */
+#include "avx512_kernels.h"
+#include "avx512_math.h"
+
+#define NR 32
+
+/* In-register 16x16 transpose: r[j] lane p becomes r[p] lane j. */
+RECUR_AVX512_INLINE void transpose16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4g + c], 128-bit lane L: column 4L + c of rows 4g .. 4g+3. */
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++) {
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* Gather lane L of the four row groups: column 4L + c. */
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 s0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+        __m512 s1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        __m512 s2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        __m512 s3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(s0, s2, 0xDD);
+        r[12 + c] = _mm512_shuffle_f32x4(s1, s3, 0xDD);
+    }
+}
+
+/* dst[p*NR + j] = src[j*ld + p] for p < kn (<= 16), j < 16; rows j >= nj are zero. */
+RECUR_AVX512_INLINE void block16(const float *src, size_t ld, size_t nj, size_t kn,
+                                 float *dst)
+{
+    __mmask16 km = recur_avx512_mask(kn);
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (size_t j = 0; j < 16; j++)
+        r[j] = j < nj ? _mm512_maskz_loadu_ps(km, src + j * ld) : _mm512_setzero_ps();
+    transpose16(r);
+    if (kn == 16) {
+#pragma GCC unroll 16
+        for (size_t p = 0; p < 16; p++)
+            _mm512_storeu_ps(dst + p * NR, r[p]);
+    } else {
+        for (size_t p = 0; p < kn; p++)
+            _mm512_storeu_ps(dst + p * NR, r[p]);
+    }
+}
+
+void recur_f32_pack_b_trans__avx512f(size_t kc, size_t nc, const float *b, size_t ldb,
+                                     float *dst)
+{
+    for (size_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+        size_t nj = nc - j0 < NR ? nc - j0 : NR;
+        size_t nj1 = nj > 16 ? nj - 16 : 0;
+        const float *src = b + j0 * ldb;
+        for (size_t p0 = 0; p0 < kc; p0 += 16) {
+            size_t kn = kc - p0 < 16 ? kc - p0 : 16;
+            block16(src + p0, ldb, nj < 16 ? nj : 16, kn, dst + p0 * NR);
+            block16(src + 16 * ldb + p0, ldb, nj1, kn, dst + p0 * NR + 16);
+        }
+    }
+}
