@@ -102,6 +102,25 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
                     c[i * ldc + j] = 0.0f;
         return;
     }
+    if (m <= mc_max) {
+        /* One A block: each B micro-panel serves only this block's few tiles, so it
+         * is packed just before them and read back from L1, rather than packing a
+         * kc x nc block (up to MiBs, written past L2) ahead of them. */
+        for (size_t pc = 0; pc < k; pc += g->kc) {
+            size_t kc = min_sz(g->kc, k - pc);
+            int acc = accumulate || pc > 0;
+            pack_a(m, kc, mr, a + (ptrdiff_t)pc * csa, rsa, csa, apack);
+            for (size_t jr = 0; jr < n; jr += nr) {
+                size_t nj = min_sz(nr, n - jr);
+                pack_b(g, kc, nj, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jr * csb, rsb, csb,
+                       bpack);
+                for (size_t ir = 0; ir < m; ir += mr)
+                    g->ukernel(kc, apack + (ir / mr) * mr * kc, bpack, c + ir * ldc + jr,
+                               ldc, min_sz(mr, m - ir), nj, acc);
+            }
+        }
+        return;
+    }
     for (size_t jc = 0; jc < n; jc += g->nc) {
         size_t nc = min_sz(g->nc, n - jc);
         for (size_t pc = 0; pc < k; pc += g->kc) {
