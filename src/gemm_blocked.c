@@ -66,20 +66,22 @@ static void pack_b(const recur_gemm_config *g, size_t kc, size_t nc, const float
             pack_b_trans(kc, nc, nr, b, csb, dst);
         return;
     }
-    for (size_t j0 = 0; j0 < nc; j0 += nr) {
-        size_t nj = min_sz(nr, nc - j0);
-        for (size_t p = 0; p < kc; p++) {
-            const float *src = b + (ptrdiff_t)p * rsb + (ptrdiff_t)j0 * csb;
+    /* Row by row, so the reads run along B's rows (which the hardware prefetches)
+     * rather than down a column panel, one cache line per row and page. */
+    for (size_t p = 0; p < kc; p++) {
+        const float *src = b + (ptrdiff_t)p * rsb;
+        for (size_t j0 = 0; j0 < nc; j0 += nr) {
+            size_t nj = min_sz(nr, nc - j0);
+            float *d = dst + j0 * kc + p * nr;
             if (csb == 1) {
                 for (size_t j = 0; j < nj; j++)
-                    dst[j] = src[j];
+                    d[j] = src[j0 + j];
             } else {
                 for (size_t j = 0; j < nj; j++)
-                    dst[j] = src[(ptrdiff_t)j * csb];
+                    d[j] = src[(ptrdiff_t)(j0 + j) * csb];
             }
             for (size_t j = nj; j < nr; j++)
-                dst[j] = 0.0f;
-            dst += nr;
+                d[j] = 0.0f;
         }
     }
 }
@@ -103,20 +105,24 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
         return;
     }
     if (m <= mc_max) {
-        /* One A block: each B micro-panel serves only this block's few tiles, so it
-         * is packed just before them and read back from L1, rather than packing a
-         * kc x nc block (up to MiBs, written past L2) ahead of them. */
+        /* One A block: B is packed a chunk of panels at a time (a quarter of L2 at
+         * most) just before the few tiles that use it, rather than as a kc x nc
+         * block of up to MiBs written past L2 ahead of them. */
         for (size_t pc = 0; pc < k; pc += g->kc) {
             size_t kc = min_sz(g->kc, k - pc);
             int acc = accumulate || pc > 0;
+            size_t chunk = (65536 / kc) / nr * nr;
+            chunk = chunk < nr ? nr : chunk > g->nc ? g->nc / nr * nr : chunk;
             pack_a(m, kc, mr, a + (ptrdiff_t)pc * csa, rsa, csa, apack);
-            for (size_t jr = 0; jr < n; jr += nr) {
-                size_t nj = min_sz(nr, n - jr);
-                pack_b(g, kc, nj, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jr * csb, rsb, csb,
+            for (size_t jc = 0; jc < n; jc += chunk) {
+                size_t nc = min_sz(chunk, n - jc);
+                pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
                        bpack);
-                for (size_t ir = 0; ir < m; ir += mr)
-                    g->ukernel(kc, apack + (ir / mr) * mr * kc, bpack, c + ir * ldc + jr,
-                               ldc, min_sz(mr, m - ir), nj, acc);
+                for (size_t jr = 0; jr < nc; jr += nr)
+                    for (size_t ir = 0; ir < m; ir += mr)
+                        g->ukernel(kc, apack + (ir / mr) * mr * kc, bpack + jr * kc,
+                                   c + ir * ldc + jc + jr, ldc, min_sz(mr, m - ir),
+                                   min_sz(nr, nc - jr), acc);
             }
         }
         return;
