@@ -20,9 +20,14 @@ size_t recur_gemm_scratch_floats(const recur_kernel_table *kt)
 }
 
 /* A block (mc x kc) -> panels of MR rows; each panel stores kc columns of MR floats. */
-static void pack_a(size_t mc, size_t kc, size_t mr, const float *a, ptrdiff_t rsa,
-                   ptrdiff_t csa, float *dst)
+static void pack_a(const recur_gemm_config *g, size_t mc, size_t kc, const float *a,
+                   ptrdiff_t rsa, ptrdiff_t csa, float *dst)
 {
+    const size_t mr = g->mr;
+    if (csa == 1 && rsa > 1 && g->pack_a_rows) {
+        g->pack_a_rows(mc, kc, a, (size_t)rsa, dst);
+        return;
+    }
     for (size_t i0 = 0; i0 < mc; i0 += mr) {
         size_t mi = min_sz(mr, mc - i0);
         for (size_t p = 0; p < kc; p++) {
@@ -113,7 +118,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
             int acc = accumulate || pc > 0;
             size_t chunk = (65536 / kc) / nr * nr;
             chunk = chunk < nr ? nr : chunk > g->nc ? g->nc / nr * nr : chunk;
-            pack_a(m, kc, mr, a + (ptrdiff_t)pc * csa, rsa, csa, apack);
+            pack_a(g, m, kc, a + (ptrdiff_t)pc * csa, rsa, csa, apack);
             for (size_t jc = 0; jc < n; jc += chunk) {
                 size_t nc = min_sz(chunk, n - jc);
                 pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
@@ -136,7 +141,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
                    bpack);
             for (size_t ic = 0; ic < m; ic += mc_max) {
                 size_t mc = min_sz(mc_max, m - ic);
-                pack_a(mc, kc, mr, a + (ptrdiff_t)ic * rsa + (ptrdiff_t)pc * csa, rsa, csa,
+                pack_a(g, mc, kc, a + (ptrdiff_t)ic * rsa + (ptrdiff_t)pc * csa, rsa, csa,
                        apack);
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     const float *bp = bpack + (jr / nr) * nr * kc;

@@ -34,6 +34,10 @@ typedef struct recur_gemm_config {
      * (kc steps of NR floats, columns past nc zero). Stored transposed is the input
      * projection's B = W^T, so this is a transpose the ISA can do in registers. */
     void (*pack_b_trans)(size_t kc, size_t nc, const float *b, size_t ldb, float *dst);
+    /* Optional (NULL: portable loop). Packs an mc x kc block of row-major A,
+     * A(i,k) = a[i*lda + k], into MR panels exactly as the driver does (kc steps of
+     * MR floats, rows past mc zero): again a transpose. */
+    void (*pack_a_rows)(size_t mc, size_t kc, const float *a, size_t lda, float *dst);
 } recur_gemm_config;
 
 struct recur_kernel_table;

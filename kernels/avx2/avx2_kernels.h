@@ -10,6 +10,10 @@ void recur_f32_gemm_ukernel__avx2_6x16(size_t kc, const float *a, const float *b
 /* GEMM config's pack_b_trans for NR = 16 (also packs U for the forward step). */
 void recur_f32_pack_b_trans__avx2(size_t kc, size_t nc, const float *b, size_t ldb, float *dst);
 
+/* GEMM config's pack_a_rows for this ISA's MR. */
+void recur_f32_pack_a_rows__avx2(size_t mc, size_t kc, const float *a, size_t lda,
+                                 float *dst);
+
 size_t recur_f32_packed_rec_floats__avx2(size_t h, size_t rows);
 void recur_f32_pack_rec__avx2(size_t h, size_t rows, const float *m, ptrdiff_t rs,
                               ptrdiff_t cs, float *packed);

@@ -1,5 +1,5 @@
 /*
- * Transposing packers: B stored transposed for the GEMM (B = W^T in the input
+ * Transposing packers: A row-major (MR = 6 panels), B stored transposed for the GEMM (B = W^T in the input
  * projection) and U for the forward recurrent step both need, per 16-wide panel,
  * dst[k*16 + j] = src[j*ld + k]. Reading rows of src and transposing 8x8 blocks in
  * registers keeps every load and store a full contiguous vector.
@@ -62,6 +62,30 @@ void recur_f32_pack_b_trans__avx2(size_t kc, size_t nc, const float *b, size_t l
             size_t kn = kc - p0 < 8 ? kc - p0 : 8;
             block8(src + p0, ldb, nj < 8 ? nj : 8, kn, dst + p0 * NR);
             block8(src + 8 * ldb + p0, ldb, nj1, kn, dst + p0 * NR + 8);
+        }
+    }
+}
+
+#define MR 6
+
+/* A row-major -> 6-row panels: dst[p*6 + i] = a[i*lda + p]. Each 8x8 transpose (rows
+ * 6, 7 zero) yields one column per vector; a 6-lane masked store writes it. */
+void recur_f32_pack_a_rows__avx2(size_t mc, size_t kc, const float *a, size_t lda, float *dst)
+{
+    const __m256i rows6 = recur_avx2_mask(MR);
+    for (size_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+        size_t mi = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = a + i0 * lda;
+        for (size_t p0 = 0; p0 < kc; p0 += 8) {
+            size_t kn = kc - p0 < 8 ? kc - p0 : 8;
+            __m256i km = recur_avx2_mask(kn);
+            __m256 r[8];
+#pragma GCC unroll 8
+            for (size_t i = 0; i < 8; i++)
+                r[i] = i < mi ? _mm256_maskload_ps(src + i * lda + p0, km) : _mm256_setzero_ps();
+            transpose8(r);
+            for (size_t p = 0; p < kn; p++)
+                _mm256_maskstore_ps(dst + (p0 + p) * MR, rows6, r[p]);
         }
     }
 }

@@ -1,5 +1,5 @@
 /*
- * Transposing packers: B stored transposed for the GEMM (B = W^T in the input
+ * Transposing packers: A row-major (MR = 14 panels), B stored transposed for the GEMM (B = W^T in the input
  * projection) and U for the forward recurrent step both need, per 32-wide panel,
  * dst[k*32 + j] = src[j*ld + k]. Reading rows of src and transposing 16x16 blocks
  * in registers keeps every load and store a full contiguous vector.
@@ -73,6 +73,32 @@ void recur_f32_pack_b_trans__avx512f(size_t kc, size_t nc, const float *b, size_
             size_t kn = kc - p0 < 16 ? kc - p0 : 16;
             block16(src + p0, ldb, nj < 16 ? nj : 16, kn, dst + p0 * NR);
             block16(src + 16 * ldb + p0, ldb, nj1, kn, dst + p0 * NR + 16);
+        }
+    }
+}
+
+#define MR 14
+
+/* A row-major -> 14-row panels: dst[p*14 + i] = a[i*lda + p]. Each 16x16 transpose
+ * (rows 14, 15 zero) yields one column per vector; a 14-lane masked store writes it. */
+void recur_f32_pack_a_rows__avx512f(size_t mc, size_t kc, const float *a, size_t lda,
+                                    float *dst)
+{
+    const __mmask16 rows14 = recur_avx512_mask(MR);
+    for (size_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+        size_t mi = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = a + i0 * lda;
+        for (size_t p0 = 0; p0 < kc; p0 += 16) {
+            size_t kn = kc - p0 < 16 ? kc - p0 : 16;
+            __mmask16 km = recur_avx512_mask(kn);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (size_t i = 0; i < 16; i++)
+                r[i] = i < mi ? _mm512_maskz_loadu_ps(km, src + i * lda + p0)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            for (size_t p = 0; p < kn; p++)
+                _mm512_mask_storeu_ps(dst + (p0 + p) * MR, rows14, r[p]);
         }
     }
 }
