@@ -29,6 +29,60 @@ static void copy_out(const forward_job *j, const float *src, size_t i0, size_t i
         memcpy(j->copy_to + i0, src + i0, (i1 - i0) * sizeof(float));
 }
 
+/* Batch 1 at small H: the table's whole-sequence kernel, when it has one. */
+static int use_seq(const recur_kernel_table *kt, const recur_dims *d)
+{
+    return kt->rnn_seq && d->N == 1 && d->H <= kt->rnn_seq_max_h;
+}
+
+/* The input projection goes into the sequence kernel (where it overlaps the step's
+ * latency chain) while packed W and U together stay in L1; beyond that every step
+ * would stream W from L2, and one GEMM over all steps is cheaper. */
+static int seq_fuses_input(const recur_kernel_table *kt, const recur_dims *d)
+{
+    const recur_machine *m = recur_machine_get();
+    size_t l1 = m->l1d_bytes ? m->l1d_bytes : 32 * 1024;
+    size_t floats = kt->packed_rec_floats(d->I, d->H) + kt->packed_rec_floats(d->H, d->H);
+    return floats <= l1 / sizeof(float) * 2 / 3;
+}
+
+static void forward_output(forward_job *j, recur_team *team, size_t tid, size_t nt,
+                           size_t *phase, float *gs);
+
+/* The whole recurrence on one thread (the team has one): pack W and U, one call. */
+static void forward_seq(forward_job *j, recur_team *team)
+{
+    const recur_kernel_table *kt = j->ctx->kt;
+    const recur_dims *d = j->d;
+    const size_t H = d->H, I = d->I;
+    size_t wp = seq_fuses_input(kt, d) ? recur_align16(kt->packed_rec_floats(I, H)) : 0;
+    size_t up = recur_align16(kt->packed_rec_floats(H, H));
+    size_t phase = 0;
+    float *buf = recur_team_buffer(j->ctx, team, 0, 1, wp + up + recur_gemm_scratch_floats(kt),
+                                   &phase);
+    if (!buf) {
+        j->failed = 1;
+        return;
+    }
+    j->ctx->last_pr = 1;
+    j->ctx->last_pb = 1;
+    if (j->h0)
+        memcpy(j->hprev0, j->h0, d->nh * sizeof(float));
+    else
+        memset(j->hprev0, 0, d->nh * sizeof(float));
+    float *gs = buf + wp + up;
+    int fuse = seq_fuses_input(kt, d);
+    if (fuse)
+        kt->pack_rec(I, H, j->w->W, (ptrdiff_t)I, 1, buf);
+    else /* P = x W^T + b into the states, which the kernel then overwrites in place */
+        recur_par_gemm(kt, 0, 1, d->tn, H, I, j->x, (ptrdiff_t)I, 1, j->w->W, 1,
+                       (ptrdiff_t)I, j->h, H, 1, j->w->b, gs);
+    kt->pack_rec(H, H, j->w->U, (ptrdiff_t)H, 1, buf + wp);
+    kt->rnn_seq(d->T, I, H, fuse ? buf : NULL, buf + wp, j->w->b, fuse ? j->x : j->h,
+                j->hprev0, j->h, j->rnn->cfg.hidden_act);
+    forward_output(j, team, 0, 1, &phase, gs);
+}
+
 /*
  * One team thread: P = x W^T + b for all steps (blocks of the output), then the T
  * steps over this thread's slice of U (packed once into its own buffer), then the
@@ -39,7 +93,7 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     forward_job *j = arg;
     const recur_kernel_table *kt = j->ctx->kt;
     const recur_dims *d = j->d;
-    const size_t H = d->H, I = d->I, O = d->O, N = d->N;
+    const size_t H = d->H, I = d->I, N = d->N;
 
     recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
     size_t r0, r1, n0, n1;
@@ -77,7 +131,16 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
                          j->rnn->cfg.hidden_act);
         recur_team_barrier(team, nt, &phase);
     }
+    forward_output(j, team, tid, nt, &phase, gs);
+}
 
+/* The output layer (blocks of the GEMM) and g, then the copy of the result. */
+static void forward_output(forward_job *j, recur_team *team, size_t tid, size_t nt,
+                           size_t *phase, float *gs)
+{
+    const recur_kernel_table *kt = j->ctx->kt;
+    const recur_dims *d = j->d;
+    const size_t H = d->H, O = d->O;
     size_t e0, e1;
     if (O == 0) {
         recur_par_elems(tid, nt, d->hseq, &e0, &e1);
@@ -86,7 +149,7 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     }
     recur_par_gemm(kt, tid, nt, d->tn, O, H, j->h, (ptrdiff_t)H, 1, j->w->V, 1, (ptrdiff_t)H,
                    j->y, O, 1, j->w->c, gs);
-    recur_team_barrier(team, nt, &phase);
+    recur_team_barrier(team, nt, phase);
     if (j->rnn->cfg.output_act == RECUR_ACT_SOFTMAX) {
         recur_split(d->tn, nt, tid, &e0, &e1);
         if (e0 < e1)
@@ -101,10 +164,22 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     copy_out(j, j->y, e0, e1);
 }
 
+static void forward_seq_thread(void *arg, recur_team *team, size_t tid, size_t nt)
+{
+    (void)tid;
+    (void)nt;
+    forward_seq(arg, team);
+}
+
 /* Runs the team; RECUR_ERR_OUT_OF_MEMORY when a thread's buffer failed. */
 static recur_status forward_run(forward_job *j)
 {
     const recur_dims *d = j->d;
+    if (use_seq(j->ctx->kt, d)) {
+        j->failed = 0;
+        recur_team_run(j->ctx, 1, forward_seq_thread, j);
+        return j->failed ? RECUR_ERR_OUT_OF_MEMORY : RECUR_OK;
+    }
     size_t want = recur_team_size(j->ctx, recur_step_fmas(d));
     j->failed = 0;
     recur_team_run(j->ctx, want, forward_thread, j);

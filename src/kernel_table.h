@@ -82,6 +82,20 @@ typedef struct recur_kernel_table {
                       size_t ld_dh, const float *hcur, size_t ld_h, float *da,
                       size_t ld_da, recur_activation f);
 
+    /* ---- optional (NULL / 0: the input GEMM, then rnn_step per step): the whole
+     * forward sequence of a batch-1 call with h <= rnn_seq_max_h, in one call:
+     *   hs[t*h + r] = f(b[r] + sum_k W(r,k) x[t*i + k] + sum_k U(r,k) h_{t-1}[k]),
+     * h_{-1} = h0 (h floats), t < T. wpacked = pack_rec(i, h, W, i, 1) and
+     * upacked = pack_rec(h, h, U, h, 1) (W is [h][i], U is [h][h], row-major).
+     * wpacked NULL: x holds the input terms b + W x_t instead ([T][h]; i and b unused),
+     * for when the input projection is cheaper as one GEMM (large I or H).
+     * Small-H steps are latency chains; one kernel keeps the chain short and
+     * overlaps the input projection with it. Runs on one thread (no slices). */
+    void (*rnn_seq)(size_t T, size_t i, size_t h, const float *wpacked,
+                    const float *upacked, const float *b, const float *x, const float *h0,
+                    float *hs, recur_activation f);
+    size_t rnn_seq_max_h;
+
     /* ---- activations, in place over n floats (tanh, relu, sigmoid, identity). */
     void (*activate)(recur_activation f, size_t n, float *x);
     /* softmax over each row of x[rows][cols], in place. */

@@ -28,6 +28,10 @@ void recur_f32_bptt_step__avx512f(size_t batch, size_t h, size_t rows, const flo
                                   size_t ld_dh, const float *hcur, size_t ld_h, float *da,
                                   size_t ld_da, recur_activation f);
 
+void recur_f32_rnn_seq__avx512f(size_t T, size_t in, size_t h, const float *wpacked,
+                                const float *upacked, const float *b, const float *x,
+                                const float *h0, float *hs, recur_activation f);
+
 void recur_f32_activate__avx512f(recur_activation f, size_t n, float *x);
 void recur_f32_softmax_rows__avx512f(size_t rows, size_t cols, float *x);
 

@@ -452,6 +452,118 @@ static void test_bptt_step(void **state)
             }
 }
 
+/*
+ * rnn_seq (tables that have it): T steps of batch 1. Step t is checked against the
+ * exact value computed from the kernel's own h_{t-1}, so each step has the rnn_step
+ * bound with I+H+1 terms: |dz| <= gamma(I+H+1) * (|b| + sum |W||x| + sum |U||h|).
+ * in == 0: the unfused form, x holds the input terms ([T][h]) and wpacked is NULL;
+ * then z = x_t + U h_{t-1} has H+1 terms.
+ */
+static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T, size_t in,
+                          size_t h, recur_activation f)
+{
+    if (in == 0) {
+        float *u = falloc(h * h), *x = falloc(T * h), *h0 = falloc(h), *hs = falloc(T * h);
+        float *up = falloc(kt->packed_rec_floats(h, h));
+        simd_fill(rng, u, h * h, -1.0f, 1.0f);
+        simd_fill(rng, x, T * h, -2.0f, 2.0f);
+        simd_fill(rng, h0, h, -1.0f, 1.0f);
+        memcpy(hs, x, T * h * sizeof(float)); /* in place, as the driver calls it */
+        kt->pack_rec(h, h, u, (ptrdiff_t)h, 1, up);
+        kt->rnn_seq(T, 0, h, NULL, up, NULL, hs, h0, hs, f);
+        double ulps = act_ulps(kt->isa, f);
+        for (size_t t = 0; t < T; t++) {
+            const float *hp = t == 0 ? h0 : hs + (t - 1) * h;
+            for (size_t r = 0; r < h; r++) {
+                double z = x[t * h + r], mag = fabs(z);
+                for (size_t k = 0; k < h; k++) {
+                    double v = (double)u[r * h + k] * hp[k];
+                    z += v;
+                    mag += fabs(v);
+                }
+                double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
+                double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+                float got = hs[t * h + r];
+                if (!(fabs(got - ref) <= tol))
+                    fail_msg("rnn_seq (pre) T=%zu H=%zu f=%d: (%zu,%zu) %g vs %g (tol %g)", T,
+                             h, (int)f, t, r, (double)got, ref, tol);
+            }
+        }
+        free(u);
+        free(x);
+        free(h0);
+        free(hs);
+        free(up);
+        return;
+    }
+    float *w = falloc(h * in), *u = falloc(h * h), *b = falloc(h), *x = falloc(T * in);
+    float *h0 = falloc(h), *hs = falloc(T * h + 1);
+    float *wp = falloc(kt->packed_rec_floats(in, h)), *up = falloc(kt->packed_rec_floats(h, h));
+    simd_fill(rng, w, h * in, -1.0f, 1.0f);
+    simd_fill(rng, u, h * h, -1.0f, 1.0f);
+    simd_fill(rng, b, h, -1.0f, 1.0f);
+    simd_fill(rng, x, T * in, -1.0f, 1.0f);
+    simd_fill(rng, h0, h, -1.0f, 1.0f);
+    hs[T * h] = 42.0f; /* past the end: untouched */
+    kt->pack_rec(in, h, w, (ptrdiff_t)in, 1, wp);
+    kt->pack_rec(h, h, u, (ptrdiff_t)h, 1, up);
+    kt->rnn_seq(T, in, h, wp, up, b, x, h0, hs, f);
+    double ulps = act_ulps(kt->isa, f);
+    for (size_t t = 0; t < T; t++) {
+        const float *hp = t == 0 ? h0 : hs + (t - 1) * h;
+        for (size_t r = 0; r < h; r++) {
+            double z = b[r], mag = fabs(z);
+            for (size_t k = 0; k < in; k++) {
+                double v = (double)w[r * in + k] * x[t * in + k];
+                z += v;
+                mag += fabs(v);
+            }
+            for (size_t k = 0; k < h; k++) {
+                double v = (double)u[r * h + k] * hp[k];
+                z += v;
+                mag += fabs(v);
+            }
+            double dz = simd_gamma(in + h + 1) * mag, ref = act_ref(f, z);
+            double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+            float got = hs[t * h + r];
+            if (!(fabs(got - ref) <= tol))
+                fail_msg("rnn_seq T=%zu I=%zu H=%zu f=%d: (%zu,%zu) %g vs %g (tol %g)", T, in,
+                         h, (int)f, t, r, (double)got, ref, tol);
+        }
+    }
+    assert_true(hs[T * h] == 42.0f);
+    free(w);
+    free(u);
+    free(b);
+    free(x);
+    free(h0);
+    free(hs);
+    free(wp);
+    free(up);
+}
+
+static void test_rnn_seq(void **state)
+{
+    const recur_kernel_table *kt = table_or_skip(state);
+    if (!kt->rnn_seq)
+        skip();
+    static const size_t ins[] = {0, 1, 5, 32, 67};
+    simd_rng rng = {9};
+    for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++) {
+        size_t h = step_h[ih];
+        if (h > kt->rnn_seq_max_h)
+            continue;
+        for (size_t ii = 0; ii < sizeof ins / sizeof ins[0]; ii++)
+            for (size_t ia = 0; ia < 4; ia++)
+                check_rnn_seq(kt, &rng, 1 + (ih + ii) % 4, ins[ii], h, hidden_acts[ia]);
+        check_rnn_seq(kt, &rng, 9, h, h, RECUR_ACT_TANH);
+    }
+    /* The largest H the table accepts, and one full panel count below it. */
+    check_rnn_seq(kt, &rng, 3, 7, kt->rnn_seq_max_h, RECUR_ACT_TANH);
+    check_rnn_seq(kt, &rng, 3, 7, kt->rnn_seq_max_h - 1, RECUR_ACT_SIGMOID);
+    check_rnn_seq(kt, &rng, 4, 0, kt->rnn_seq_max_h, RECUR_ACT_TANH);
+}
+
 #define ISA_TESTS(fn)                                                                      \
     {#fn "_avx2", fn, NULL, NULL, (void *)&simd_isas[0]},                                  \
     {#fn "_avx512", fn, NULL, NULL, (void *)&simd_isas[1]},                                \
@@ -461,7 +573,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         ISA_TESTS(test_gemm_edges),       ISA_TESTS(test_rnn_step),
-        ISA_TESTS(test_bptt_step),        ISA_TESTS(test_activation_bounds),
+        ISA_TESTS(test_bptt_step),        ISA_TESTS(test_rnn_seq),
+        ISA_TESTS(test_activation_bounds),
         ISA_TESTS(test_activation_special), ISA_TESTS(test_softmax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
