@@ -1,6 +1,9 @@
 #include "recur_problem.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace rb {
 
@@ -26,11 +29,15 @@ RecurProblem::RecurProblem(const Shape &shape, recur_isa isa, int threads)
     recur_rnn_config cfg = {s.I, s.H, 0, RECUR_ACT_TANH, RECUR_ACT_IDENTITY};
     check(recur_rnn_create(&rnn, &cfg), "recur_rnn_create");
     check(recur_workspace_size(rnn, s.T, s.N, &ws_bytes), "recur_workspace_size");
-    ws_store.resize(ws_bytes / sizeof(float) + 1);
+    ws_store = static_cast<float *>(std::aligned_alloc(64, (ws_bytes + 63) / 64 * 64));
+    if (!ws_store)
+        throw std::bad_alloc();
+    std::memset(ws_store, 0, (ws_bytes + 63) / 64 * 64);
 }
 
 RecurProblem::~RecurProblem()
 {
+    std::free(ws_store);
     recur_rnn_destroy(rnn);
     recur_context_destroy(ctx);
 }

@@ -15,7 +15,8 @@ struct RecurProblem {
     recur_context *ctx = nullptr;
     recur_rnn *rnn = nullptr;
     FloatBuf W, U, b, x, h0, y, target, dy, dx, dh0, gW, gU, gb;
-    std::vector<float> ws_store; // workspace of recur_forward_train (float-aligned)
+    float *ws_store = nullptr;   // workspace of recur_forward_train, 64-byte aligned like
+                                 // a caller's own buffers (the states start at +64 bytes)
     size_t ws_bytes = 0;
 
     // Weights ~ U(-1/sqrt(H), 1/sqrt(H)) keep tanh away from saturation at every size.
@@ -26,7 +27,7 @@ struct RecurProblem {
 
     recur_weights weights() const { return {W.data(), U.data(), b.data(), nullptr, nullptr}; }
     recur_tensors grads() { return {gW.data(), gU.data(), gb.data(), nullptr, nullptr}; }
-    void *ws() { return ws_store.data(); }
+    void *ws() { return ws_store; }
 
     void forward();       // recur_forward
     void forward_train(); // recur_forward_train

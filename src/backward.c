@@ -200,9 +200,13 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     if (j->dx)
         recur_par_gemm(kt, tid, nt, TN, I, H, j->dA, (ptrdiff_t)H, 1, j->w->W, (ptrdiff_t)I, 1,
                        j->dx, I, acc, NULL, gs);
-    if (j->dh0)
-        recur_par_gemm(kt, tid, nt, N, H, H, j->dA, (ptrdiff_t)H, 1, j->w->U, (ptrdiff_t)H, 1,
-                       j->dh0, H, acc, NULL, gs);
+    /* dh0 = U^T dA_0 is one more step of the recurrence with f' = 1: the packed U^T
+     * slice is already here (a GEMM would pack all of U again); accumulating is dh. */
+    if (j->dh0 && rows) {
+        float *d0 = j->dh0 + n0 * H + r0;
+        kt->bptt_step(n1 - n0, H, rows, packed, j->dA + n0 * H, H, acc ? d0 : NULL, H,
+                      j->dA + n0 * H + r0, H, d0, H, RECUR_ACT_IDENTITY);
+    }
 }
 
 recur_status recur_backward(recur_context *ctx, const recur_rnn *rnn, size_t T, size_t N,
