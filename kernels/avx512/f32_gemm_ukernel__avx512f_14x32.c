@@ -16,8 +16,13 @@ RECUR_AVX512_INLINE void tile(const int M, size_t kc, const float *a, const floa
 {
     __m512 acc[MR][2];
 #pragma GCC unroll 14
-    for (int i = 0; i < M; i++)
+    for (int i = 0; i < M; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        /* The C tile is read (or written) only after the k loop: fetch it now. With a
+         * power-of-two ldc its rows share L1 sets, so they are often evicted. */
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + 16), _MM_HINT_T0);
+    }
 
     for (size_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b);
