@@ -53,7 +53,8 @@ void recur_f32_pack_rec__avx512f(size_t h, size_t rows, const float *m, ptrdiff_
  * every call site, so the arrays live in registers.
  */
 RECUR_AVX512_INLINE void panel_dot(const int nb, const int ks, size_t h, const float *panel,
-                                   const float *x, size_t ldx, __m512 acc[NB_MAX][2])
+                                   const float *x, size_t ldx, const float *pf,
+                                   __m512 acc[NB_MAX][2])
 {
     __m512 part[4][NB_MAX][2];
 #pragma GCC unroll 4
@@ -64,6 +65,13 @@ RECUR_AVX512_INLINE void panel_dot(const int nb, const int ks, size_t h, const f
 
     size_t k = 0;
     for (; k + (size_t)ks <= h; k += (size_t)ks) {
+        if (pf) { /* the next panel into L2, k step for k step with this one */
+#pragma GCC unroll 4
+            for (int c = 0; c < ks; c++) {
+                _mm_prefetch((const char *)(pf + (k + c) * PR), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + (k + c) * PR + 16), _MM_HINT_T1);
+            }
+        }
 #pragma GCC unroll 4
         for (int c = 0; c < ks; c++) {
             __m512 m0 = _mm512_loadu_ps(panel + (k + c) * PR);
@@ -103,12 +111,13 @@ RECUR_AVX512_INLINE void panel_dot(const int nb, const int ks, size_t h, const f
 
 /* out = f(pre + acc) on one tile; pre is read before out is written (they may alias). */
 RECUR_AVX512_INLINE void rnn_tile(const int nb, size_t h, size_t nr, const float *panel,
+                                  const float *pf,
                                   const float *hprev, size_t ld_hprev, const float *pre,
                                   size_t ld_pre, float *out, size_t ld_out,
                                   recur_activation f)
 {
     __m512 acc[NB_MAX][2];
-    panel_dot(nb, KS_FOR(nb), h, panel, hprev, ld_hprev, acc);
+    panel_dot(nb, KS_FOR(nb), h, panel, hprev, ld_hprev, pf, acc);
     __mmask16 k0 = recur_avx512_mask(nr), k1 = recur_avx512_mask(nr > 16 ? nr - 16 : 0);
 #pragma GCC unroll 12
     for (int i = 0; i < nb; i++) {
@@ -123,13 +132,14 @@ RECUR_AVX512_INLINE void rnn_tile(const int nb, size_t h, size_t nr, const float
 
 /* da = (dh + acc) * f'(h) on one tile; dh is read before da is written (may alias). */
 RECUR_AVX512_INLINE void bptt_tile(const int nb, size_t h, size_t nr, const float *panel,
+                                   const float *pf,
                                    const float *da_next, size_t ld_da_next, const float *dh,
                                    size_t ld_dh, const float *hcur, size_t ld_h, float *da,
                                    size_t ld_da, recur_activation f)
 {
     __m512 acc[NB_MAX][2];
     if (da_next) {
-        panel_dot(nb, KS_FOR(nb), h, panel, da_next, ld_da_next, acc);
+        panel_dot(nb, KS_FOR(nb), h, panel, da_next, ld_da_next, pf, acc);
     } else {
 #pragma GCC unroll 12
         for (int i = 0; i < nb; i++)
@@ -177,10 +187,14 @@ void recur_f32_rnn_step__avx512f(size_t batch, size_t h, size_t rows, const floa
     for (size_t r0 = 0; r0 < rows; r0 += PR) {
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         const float *panel = packed + r0 * h;
+        /* With several batch tiles a panel is read once per tile, which breaks the
+         * sequential stream the hardware prefetches: the first tile fetches the next
+         * panel into L2 (from L3 or memory when the matrix is larger than L2). */
+        const float *next = batch > NB_MAX && r0 + PR < rows ? panel + PR * h : NULL;
         for (size_t n0 = 0; n0 < batch; n0 += NB_MAX) {
             size_t nb = batch - n0 < NB_MAX ? batch - n0 : NB_MAX;
 #define RNN_TILE(NB)                                                                       \
-    rnn_tile(NB, h, nr, panel, hprev + n0 * ld_hprev, ld_hprev, pre + n0 * ld_pre + r0,     \
+    rnn_tile(NB, h, nr, panel, n0 == 0 ? next : NULL, hprev + n0 * ld_hprev, ld_hprev, pre + n0 * ld_pre + r0,     \
              ld_pre, out + n0 * ld_out + r0, ld_out, f)
             DISPATCH_NB(nb, RNN_TILE)
 #undef RNN_TILE
@@ -196,12 +210,16 @@ void recur_f32_bptt_step__avx512f(size_t batch, size_t h, size_t rows, const flo
     for (size_t r0 = 0; r0 < rows; r0 += PR) {
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         const float *panel = packed + r0 * h;
+        /* With several batch tiles a panel is read once per tile, which breaks the
+         * sequential stream the hardware prefetches: the first tile fetches the next
+         * panel into L2 (from L3 or memory when the matrix is larger than L2). */
+        const float *next = batch > NB_MAX && r0 + PR < rows ? panel + PR * h : NULL;
         for (size_t n0 = 0; n0 < batch; n0 += NB_MAX) {
             size_t nb = batch - n0 < NB_MAX ? batch - n0 : NB_MAX;
             const float *dn = da_next ? da_next + n0 * ld_da_next : NULL;
             const float *dhp = dh ? dh + n0 * ld_dh + r0 : NULL;
 #define BPTT_TILE(NB)                                                                      \
-    bptt_tile(NB, h, nr, panel, dn, ld_da_next, dhp, ld_dh, hcur + n0 * ld_h + r0, ld_h,    \
+    bptt_tile(NB, h, nr, panel, n0 == 0 ? next : NULL, dn, ld_da_next, dhp, ld_dh, hcur + n0 * ld_h + r0, ld_h,    \
               da + n0 * ld_da + r0, ld_da, f)
             DISPATCH_NB(nb, BPTT_TILE)
 #undef BPTT_TILE
