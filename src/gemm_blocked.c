@@ -4,6 +4,7 @@
  * (recur_gemm_config). Edge panels are zero-padded while packing, so the
  * microkernel always runs full tiles and only stores the valid m x n corner.
  */
+#include <string.h>
 #include "kernel_table.h"
 
 static size_t min_sz(size_t a, size_t b)
@@ -26,6 +27,21 @@ static void pack_a(const recur_gemm_config *g, size_t mc, size_t kc, const float
     const size_t mr = g->mr;
     if (csa == 1 && rsa > 1 && g->pack_a_rows) {
         g->pack_a_rows(mc, kc, a, (size_t)rsa, dst);
+        return;
+    }
+    if (rsa == 1 && csa > 1 && g->pack_a_cols) {
+        g->pack_a_cols(mc, kc, a, (size_t)csa, dst);
+        return;
+    }
+    if (rsa == 1) { /* A stored transposed (dW = dA^T x): each k step is a run of A */
+        for (size_t i0 = 0; i0 < mc; i0 += mr) {
+            size_t mi = min_sz(mr, mc - i0);
+            for (size_t p = 0; p < kc; p++, dst += mr) {
+                memcpy(dst, a + i0 + (ptrdiff_t)p * csa, mi * sizeof(float));
+                if (mi < mr)
+                    memset(dst + mi, 0, (mr - mi) * sizeof(float));
+            }
+        }
         return;
     }
     for (size_t i0 = 0; i0 < mc; i0 += mr) {
@@ -71,6 +87,10 @@ static void pack_b(const recur_gemm_config *g, size_t kc, size_t nc, const float
             pack_b_trans(kc, nc, nr, b, csb, dst);
         return;
     }
+    if (csb == 1 && rsb > 1 && g->pack_b_rows) {
+        g->pack_b_rows(kc, nc, b, (size_t)rsb, dst);
+        return;
+    }
     /* Row by row, so the reads run along B's rows (which the hardware prefetches)
      * rather than down a column panel, one cache line per row and page. */
     for (size_t p = 0; p < kc; p++) {
@@ -79,8 +99,7 @@ static void pack_b(const recur_gemm_config *g, size_t kc, size_t nc, const float
             size_t nj = min_sz(nr, nc - j0);
             float *d = dst + j0 * kc + p * nr;
             if (csb == 1) {
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = src[j0 + j];
+                memcpy(d, src + j0, nj * sizeof(float));
             } else {
                 for (size_t j = 0; j < nj; j++)
                     d[j] = src[(ptrdiff_t)(j0 + j) * csb];

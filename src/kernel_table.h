@@ -38,6 +38,11 @@ typedef struct recur_gemm_config {
      * A(i,k) = a[i*lda + k], into MR panels exactly as the driver does (kc steps of
      * MR floats, rows past mc zero): again a transpose. */
     void (*pack_a_rows)(size_t mc, size_t kc, const float *a, size_t lda, float *dst);
+    /* Optional (NULL: portable loop). The same two packings for the copy cases:
+     * A stored transposed, A(i,k) = a[k*lda + i] (dW = dA^T x), and row-major B,
+     * B(k,j) = b[k*ldb + j]. Each k step is a contiguous run: vector copies. */
+    void (*pack_a_cols)(size_t mc, size_t kc, const float *a, size_t lda, float *dst);
+    void (*pack_b_rows)(size_t kc, size_t nc, const float *b, size_t ldb, float *dst);
 } recur_gemm_config;
 
 struct recur_kernel_table;

@@ -16,6 +16,12 @@ void recur_f32_pack_b_trans__avx512f(size_t kc, size_t nc, const float *b, size_
 void recur_f32_pack_a_rows__avx512f(size_t mc, size_t kc, const float *a, size_t lda,
                                     float *dst);
 
+/* GEMM config's pack_a_cols (MR = 14) and pack_b_rows (NR = 32): vector copies. */
+void recur_f32_pack_a_cols__avx512f(size_t mc, size_t kc, const float *a, size_t lda,
+                                    float *dst);
+void recur_f32_pack_b_rows__avx512f(size_t kc, size_t nc, const float *b, size_t ldb,
+                                    float *dst);
+
 size_t recur_f32_packed_rec_floats__avx512f(size_t h, size_t rows);
 void recur_f32_pack_rec__avx512f(size_t h, size_t rows, const float *m, ptrdiff_t rs,
                                  ptrdiff_t cs, float *packed);

@@ -102,3 +102,33 @@ void recur_f32_pack_a_rows__avx512f(size_t mc, size_t kc, const float *a, size_t
         }
     }
 }
+
+/* dst: panels of 14 rows, kc steps each; A(i,k) = a[k*lda + i]. 14-lane stores, so
+ * nothing is written past a panel's last step. */
+void recur_f32_pack_a_cols__avx512f(size_t mc, size_t kc, const float *a, size_t lda,
+                                    float *dst)
+{
+    const size_t mr = 14;
+    for (size_t i0 = 0; i0 < mc; i0 += mr) {
+        __mmask16 m = recur_avx512_mask(mc - i0 < mr ? mc - i0 : mr);
+        for (size_t p = 0; p < kc; p++, dst += mr)
+            _mm512_mask_storeu_ps(dst, (__mmask16)0x3FFF,
+                                  _mm512_maskz_loadu_ps(m, a + p * lda + i0));
+    }
+}
+
+/* dst: panels of 32 columns, kc steps each; B(k,j) = b[k*ldb + j], read row by row. */
+void recur_f32_pack_b_rows__avx512f(size_t kc, size_t nc, const float *b, size_t ldb,
+                                    float *dst)
+{
+    for (size_t p = 0; p < kc; p++) {
+        const float *src = b + p * ldb;
+        for (size_t j0 = 0; j0 < nc; j0 += NR) {
+            size_t nj = nc - j0 < NR ? nc - j0 : NR;
+            float *d = dst + j0 * kc + p * NR;
+            _mm512_storeu_ps(d, _mm512_maskz_loadu_ps(recur_avx512_mask(nj), src + j0));
+            _mm512_storeu_ps(d + 16, _mm512_maskz_loadu_ps(
+                                         recur_avx512_mask(nj > 16 ? nj - 16 : 0), src + j0 + 16));
+        }
+    }
+}
