@@ -151,9 +151,19 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     const size_t H = d->H, I = d->I, N = d->N, T = d->T, TN = d->tn;
     const int acc = j->o->accumulate;
 
+    /* Batch 1 at small H: thread 0 runs the whole recurrence in one kernel call (the
+     * same arithmetic for any team size); the GEMMs are still shared. */
+    int seq = kt->bptt_seq && N == 1 && H <= kt->rnn_seq_max_h;
     recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
     size_t r0, r1, n0, n1;
-    recur_step_share(&plan, N, H, tid, &r0, &r1, &n0, &n1);
+    if (seq) {
+        plan.pr = plan.pb = 1;
+        r0 = n0 = 0;
+        r1 = tid == 0 ? H : 0;
+        n1 = tid == 0 ? N : 0;
+    } else {
+        recur_step_share(&plan, N, H, tid, &r0, &r1, &n0, &n1);
+    }
     size_t rows = r1 - r0;
     size_t pk = rows ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
     size_t phase = 0;
@@ -175,7 +185,17 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     recur_team_barrier(team, nt, &phase);
 
     const float *h = j->hs + d->nh;
-    for (size_t t = T; t-- > 0;) {
+    if (seq) {
+        if (rows) {
+            float *last = j->dA + (T - 1) * H;
+            if (j->dh_last)
+                for (size_t r = 0; r < H; r++)
+                    last[r] += j->dh_last[r];
+            kt->bptt_seq(T, H, packed, j->dA, h, j->o->bptt_window, j->rnn->cfg.hidden_act);
+        }
+        recur_team_barrier(team, nt, &phase);
+    }
+    for (size_t t = seq ? 0 : T; t-- > 0;) {
         size_t next = t + 1;
         int cut = next >= T || (j->o->bptt_window > 0 && next % j->o->bptt_window == 0);
         float *dat = j->dA + t * d->nh + n0 * H + r0;

@@ -100,6 +100,14 @@ typedef struct recur_kernel_table {
                     const float *upacked, const float *b, const float *x, const float *h0,
                     float *hs, recur_activation f);
     size_t rnn_seq_max_h;
+    /* Optional (NULL: bptt_step per step), for the same calls (batch 1, h <=
+     * rnn_seq_max_h): the whole BPTT recurrence in one call, in place over da [T][h]
+     * (dH in, dA out), from t = T-1 down to 0:
+     *   da[t][r] = (da[t][r] + sum_k M(r,k) da[t+1][k]) * f'(hs[t*h + r]),
+     * the sum left out at t = T-1 and where (t+1) % window == 0 (window > 0: truncated
+     * BPTT). upacked = pack_rec(h, h, U, 1, h) (M = U^T). */
+    void (*bptt_seq)(size_t T, size_t h, const float *upacked, float *da, const float *hs,
+                     size_t window, recur_activation f);
 
     /* ---- activations, in place over n floats (tanh, relu, sigmoid, identity). */
     void (*activate)(recur_activation f, size_t n, float *x);

@@ -38,6 +38,9 @@ void recur_f32_rnn_seq__avx512f(size_t T, size_t in, size_t h, const float *wpac
                                 const float *upacked, const float *b, const float *x,
                                 const float *h0, float *hs, recur_activation f);
 
+void recur_f32_bptt_seq__avx512f(size_t T, size_t h, const float *upacked, float *da,
+                                 const float *hs, size_t window, recur_activation f);
+
 void recur_f32_activate__avx512f(recur_activation f, size_t n, float *x);
 void recur_f32_softmax_rows__avx512f(size_t rows, size_t cols, float *x);
 

@@ -99,3 +99,52 @@ void recur_f32_rnn_seq__avx512f(size_t T, size_t in, size_t h, const float *wpac
     default: seq(4, T, in, h, wpacked, upacked, b, x, h0, hs, f); break;
     }
 }
+
+/* BPTT mirror of seq: from t = T-1 down, da_t = (dH_t + U^T da_{t+1}) f'(h_t) in place. */
+RECUR_AVX512_INLINE void bseq(const int NP, size_t T, size_t h, const float *up, float *da,
+                              const float *hs, size_t window, recur_activation f)
+{
+    const int KS = KS_FOR(NP);
+    __mmask16 mask[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < 2 * NP; v++)
+        mask[v] = recur_avx512_mask(h > (size_t)v * 16 ? h - (size_t)v * 16 : 0);
+    const size_t ustride = PR * h;
+    for (size_t t = T; t-- > 0;) {
+        float *dt = da + t * h;
+        __m512 acc[8][8];
+#pragma GCC unroll 8
+        for (int c = 0; c < KS; c++)
+#pragma GCC unroll 8
+            for (int v = 0; v < 2 * NP; v++)
+                acc[c][v] = c > 0 ? _mm512_setzero_ps()
+                                  : _mm512_maskz_loadu_ps(mask[v], dt + v * 16);
+        int cut = t + 1 >= T || (window > 0 && (t + 1) % window == 0);
+        if (!cut)
+            seq_dot(NP, KS, h, ustride, up, dt + h, acc);
+#pragma GCC unroll 8
+        for (int s = 1; s < KS; s *= 2)
+#pragma GCC unroll 8
+            for (int c = 0; c + s < KS; c += 2 * s)
+#pragma GCC unroll 8
+                for (int v = 0; v < 2 * NP; v++)
+                    acc[c][v] = _mm512_add_ps(acc[c][v], acc[c + s][v]);
+#pragma GCC unroll 8
+        for (int v = 0; v < 2 * NP; v++) {
+            __m512 y = _mm512_maskz_loadu_ps(mask[v], hs + t * h + v * 16);
+            _mm512_mask_storeu_ps(dt + v * 16, mask[v],
+                                  recur_avx512_mul_act_grad(f, acc[0][v], y));
+        }
+    }
+}
+
+void recur_f32_bptt_seq__avx512f(size_t T, size_t h, const float *upacked, float *da,
+                                 const float *hs, size_t window, recur_activation f)
+{
+    switch ((h + PR - 1) / PR) {
+    case 1: bseq(1, T, h, upacked, da, hs, window, f); break;
+    case 2: bseq(2, T, h, upacked, da, hs, window, f); break;
+    case 3: bseq(3, T, h, upacked, da, hs, window, f); break;
+    default: bseq(4, T, h, upacked, da, hs, window, f); break;
+    }
+}

@@ -564,6 +564,76 @@ static void test_rnn_seq(void **state)
     check_rnn_seq(kt, &rng, 4, 0, kt->rnn_seq_max_h, RECUR_ACT_TANH);
 }
 
+/*
+ * bptt_seq (tables that have it): T steps of batch 1, in place, optionally with a
+ * truncation window. Step t is checked against the exact value from the kernel's own
+ * da_{t+1}, with the bptt_step bound (H+1 terms, then f' from the saved output).
+ */
+static void check_bptt_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T, size_t h,
+                           size_t window, recur_activation f)
+{
+    float *u = falloc(h * h), *dh = falloc(T * h), *da = falloc(T * h + 1), *y = falloc(T * h);
+    float *up = falloc(kt->packed_rec_floats(h, h));
+    simd_fill(rng, u, h * h, -1.0f, 1.0f);
+    simd_fill(rng, dh, T * h, -1.0f, 1.0f);
+    for (size_t i = 0; i < T * h; i++)
+        y[i] = (float)act_ref(f, simd_rng_uniform(rng, -3.0f, 3.0f));
+    memcpy(da, dh, T * h * sizeof(float));
+    da[T * h] = 42.0f;
+    kt->pack_rec(h, h, u, 1, (ptrdiff_t)h, up);
+    kt->bptt_seq(T, h, up, da, y, window, f);
+    for (size_t t = 0; t < T; t++) {
+        int cut = t + 1 >= T || (window > 0 && (t + 1) % window == 0);
+        for (size_t r = 0; r < h; r++) {
+            double g = dh[t * h + r], mag = fabs(g);
+            if (!cut)
+                for (size_t k = 0; k < h; k++) {
+                    double v = (double)u[k * h + r] * da[(t + 1) * h + k];
+                    g += v;
+                    mag += fabs(v);
+                }
+            double yv = y[t * h + r], fp;
+            switch (f) {
+            case RECUR_ACT_TANH: fp = 1.0 - yv * yv; break;
+            case RECUR_ACT_SIGMOID: fp = yv * (1.0 - yv); break;
+            case RECUR_ACT_RELU: fp = yv > 0 ? 1.0 : 0.0; break;
+            default: fp = 1.0;
+            }
+            double ref = g * fp;
+            double tol = fabs(fp) * simd_gamma(h + 1) * mag +
+                         3 * SIMD_U * fabs(fp) * (fabs(g) + simd_gamma(h + 1) * mag) + SIMD_TINY;
+            float got = da[t * h + r];
+            if (!(fabs(got - ref) <= tol))
+                fail_msg("bptt_seq T=%zu H=%zu window=%zu f=%d: (%zu,%zu) %g vs %g", T, h,
+                         window, (int)f, t, r, (double)got, ref);
+        }
+    }
+    assert_true(da[T * h] == 42.0f);
+    free(u);
+    free(dh);
+    free(da);
+    free(y);
+    free(up);
+}
+
+static void test_bptt_seq(void **state)
+{
+    const recur_kernel_table *kt = table_or_skip(state);
+    if (!kt->bptt_seq)
+        skip();
+    simd_rng rng = {10};
+    for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++) {
+        size_t h = step_h[ih];
+        if (h > kt->rnn_seq_max_h)
+            continue;
+        for (size_t ia = 0; ia < 4; ia++)
+            check_bptt_seq(kt, &rng, 1 + (ih + ia) % 5, h, ia == 3 ? 2 : 0, hidden_acts[ia]);
+        check_bptt_seq(kt, &rng, 9, h, 4, RECUR_ACT_TANH);
+    }
+    check_bptt_seq(kt, &rng, 5, kt->rnn_seq_max_h, 0, RECUR_ACT_TANH);
+    check_bptt_seq(kt, &rng, 5, kt->rnn_seq_max_h - 1, 3, RECUR_ACT_SIGMOID);
+}
+
 #define ISA_TESTS(fn)                                                                      \
     {#fn "_avx2", fn, NULL, NULL, (void *)&simd_isas[0]},                                  \
     {#fn "_avx512", fn, NULL, NULL, (void *)&simd_isas[1]},                                \
@@ -574,6 +644,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         ISA_TESTS(test_gemm_edges),       ISA_TESTS(test_rnn_step),
         ISA_TESTS(test_bptt_step),        ISA_TESTS(test_rnn_seq),
+        ISA_TESTS(test_bptt_seq),
         ISA_TESTS(test_activation_bounds),
         ISA_TESTS(test_activation_special), ISA_TESTS(test_softmax),
     };
