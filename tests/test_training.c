@@ -79,8 +79,10 @@ static double max_diff(const float *a, const float *b, size_t n)
 static double max_abs(const float *a, size_t n)
 {
     double m = 0;
-    for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs(a[i]));
+    for (size_t i = 0; i < n; i++) {
+        double v = fabs(a[i]); /* not fmax(): aarch64 gcc 12.2 ICEs vectorising it */
+        m = v > m ? v : m;
+    }
     return m;
 }
 
