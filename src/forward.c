@@ -99,7 +99,12 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     size_t r0, r1, n0, n1;
     recur_step_share(&plan, N, H, tid, &r0, &r1, &n0, &n1);
     size_t rows = r1 - r0;
-    size_t pk = rows ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
+    /* Batch 1 with U larger than L2: U streams from L3 or memory at every step either
+     * way, and the step can read it as it is; packing would be one more pass. */
+    const recur_machine *mach = recur_machine_get();
+    size_t l2 = mach->l2_bytes ? mach->l2_bytes : 512 * 1024;
+    int unpacked = kt->rnn_step_rows && N == 1 && H * H > l2 / sizeof(float);
+    size_t pk = rows && !unpacked ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
     size_t phase = 0;
     float *buf = recur_team_buffer(j->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
                                    &phase);
@@ -117,7 +122,7 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
         else
             memset(j->hprev0, 0, d->nh * sizeof(float));
     }
-    if (rows)
+    if (rows && !unpacked)
         kt->pack_rec(H, rows, j->w->U + r0 * H, (ptrdiff_t)H, 1, packed);
     recur_par_gemm(kt, tid, nt, d->tn, H, I, j->x, (ptrdiff_t)I, 1, j->w->W, 1, (ptrdiff_t)I,
                    j->h, H, 1, j->w->b, gs);
@@ -126,7 +131,10 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     for (size_t t = 0; t < d->T; t++) {
         const float *hp = t == 0 ? j->hprev0 : j->h + (t - 1) * d->nh;
         float *ht = j->h + t * d->nh + n0 * H + r0;
-        if (rows)
+        if (rows && unpacked)
+            kt->rnn_step_rows(H, rows, j->w->U + r0 * H, H, hp, ht, ht,
+                              j->rnn->cfg.hidden_act);
+        else if (rows)
             kt->rnn_step(n1 - n0, H, rows, packed, hp + n0 * H, H, ht, H, ht, H,
                          j->rnn->cfg.hidden_act);
         recur_team_barrier(team, nt, &phase);

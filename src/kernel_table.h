@@ -109,6 +109,14 @@ typedef struct recur_kernel_table {
     void (*bptt_seq)(size_t T, size_t h, const float *upacked, float *da, const float *hs,
                      size_t window, recur_activation f);
 
+    /* ---- optional (NULL: pack_rec + rnn_step): the batch-1 step read straight from
+     * row-major M (no packing), for the rows of a slice:
+     *   out[r] = f(pre[r] + sum_k m[r*ld + k] hprev[k]),  r < rows,
+     * each r with the same arithmetic whatever rows and the slice start. */
+    void (*rnn_step_rows)(size_t h, size_t rows, const float *m, size_t ld,
+                          const float *hprev, const float *pre, float *out,
+                          recur_activation f);
+
     /* ---- activations, in place over n floats (tanh, relu, sigmoid, identity). */
     void (*activate)(recur_activation f, size_t n, float *x);
     /* softmax over each row of x[rows][cols], in place. */

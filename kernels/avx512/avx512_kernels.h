@@ -41,6 +41,10 @@ void recur_f32_rnn_seq__avx512f(size_t T, size_t in, size_t h, const float *wpac
 void recur_f32_bptt_seq__avx512f(size_t T, size_t h, const float *upacked, float *da,
                                  const float *hs, size_t window, recur_activation f);
 
+void recur_f32_rnn_step_rows__avx512f(size_t h, size_t rows, const float *m, size_t ld,
+                                      const float *hprev, const float *pre, float *out,
+                                      recur_activation f);
+
 void recur_f32_activate__avx512f(recur_activation f, size_t n, float *x);
 void recur_f32_softmax_rows__avx512f(size_t rows, size_t cols, float *x);
 

@@ -24,6 +24,7 @@ static const recur_kernel_table avx512_table = {
     .rnn_seq = recur_f32_rnn_seq__avx512f,
     .rnn_seq_max_h = 128,
     .bptt_seq = recur_f32_bptt_seq__avx512f,
+    .rnn_step_rows = recur_f32_rnn_step_rows__avx512f,
     .activate = recur_f32_activate__avx512f,
     .softmax_rows = recur_f32_softmax_rows__avx512f,
 };

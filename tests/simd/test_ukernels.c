@@ -634,6 +634,68 @@ static void test_bptt_seq(void **state)
     check_bptt_seq(kt, &rng, 5, kt->rnn_seq_max_h - 1, 3, RECUR_ACT_SIGMOID);
 }
 
+/*
+ * rnn_step_rows (tables that have it): batch 1 from row-major M, on the slice
+ * [r0, r0+rows) of an H x H matrix, pre aliasing out; the rnn_step bound (H+1 terms).
+ * The same rows computed as part of a different slice must come out bitwise equal.
+ */
+static void check_rnn_step_rows(const recur_kernel_table *kt, simd_rng *rng, size_t h,
+                                size_t r0, size_t rows, recur_activation f)
+{
+    size_t ld = h + 3;
+    float *m = falloc(h * ld), *hp = falloc(h), *io = falloc(h + 1), *pre = falloc(h + 1);
+    float *whole = falloc(h);
+    simd_fill(rng, m, h * ld, -1.0f, 1.0f);
+    simd_fill(rng, hp, h, -1.0f, 1.0f);
+    simd_fill(rng, io, h + 1, -2.0f, 2.0f);
+    memcpy(pre, io, (h + 1) * sizeof(float));
+    memcpy(whole, io, h * sizeof(float));
+    kt->rnn_step_rows(h, rows, m + r0 * ld, ld, hp, io + r0, io + r0, f);
+    kt->rnn_step_rows(h, h, m, ld, hp, whole, whole, f);
+    double ulps = act_ulps(kt->isa, f);
+    for (size_t c = 0; c <= h; c++) {
+        float got = io[c];
+        if (c < r0 || c >= r0 + rows) {
+            assert_true(got == pre[c]);
+            continue;
+        }
+        assert_true(memcmp(&got, &whole[c], sizeof got) == 0);
+        double z = pre[c], mag = fabs(z);
+        for (size_t k = 0; k < h; k++) {
+            double t = (double)m[c * ld + k] * hp[k];
+            z += t;
+            mag += fabs(t);
+        }
+        double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
+        double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+        if (!(fabs(got - ref) <= tol))
+            fail_msg("rnn_step_rows H=%zu rows=%zu@%zu f=%d: %zu %g vs %g (tol %g)", h, rows,
+                     r0, (int)f, c, (double)got, ref, tol);
+    }
+    free(m);
+    free(hp);
+    free(io);
+    free(pre);
+    free(whole);
+}
+
+static void test_rnn_step_rows(void **state)
+{
+    const recur_kernel_table *kt = table_or_skip(state);
+    if (!kt->rnn_step_rows)
+        skip();
+    simd_rng rng = {11};
+    for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++)
+        for (size_t ia = 0; ia < 4; ia++) {
+            size_t h = step_h[ih];
+            check_rnn_step_rows(kt, &rng, h, 0, h, hidden_acts[ia]);
+            if (h > 4)
+                check_rnn_step_rows(kt, &rng, h, 1, h - 3, hidden_acts[ia]);
+            if (h > 40)
+                check_rnn_step_rows(kt, &rng, h, 32, h - 33, hidden_acts[ia]);
+        }
+}
+
 #define ISA_TESTS(fn)                                                                      \
     {#fn "_avx2", fn, NULL, NULL, (void *)&simd_isas[0]},                                  \
     {#fn "_avx512", fn, NULL, NULL, (void *)&simd_isas[1]},                                \
@@ -644,7 +706,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         ISA_TESTS(test_gemm_edges),       ISA_TESTS(test_rnn_step),
         ISA_TESTS(test_bptt_step),        ISA_TESTS(test_rnn_seq),
-        ISA_TESTS(test_bptt_seq),
+        ISA_TESTS(test_bptt_seq),         ISA_TESTS(test_rnn_step_rows),
         ISA_TESTS(test_activation_bounds),
         ISA_TESTS(test_activation_special), ISA_TESTS(test_softmax),
     };
