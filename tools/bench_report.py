@@ -112,6 +112,11 @@ def fmt(v, digits=1):
     return "—" if v is None else ("%.*f" % (digits, v))
 
 
+def fmt_sig(v):
+    """Three significant digits: per-step times range from 0.04 to 5000 us."""
+    return "—" if v is None else ("%.3g" % v)
+
+
 def shape_key(shape):
     nums = [int(x) for x in re.findall(r"\d+", shape)]
     return (nums[-1] != 50, nums)  # T50 grid/DeepBench first, then the device shapes
@@ -158,7 +163,7 @@ def make_report(context, rows, out_dir):
         ratio = "%.2f" % (g / og) if g and og else "—"
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             op, shape, isa, th.split(":")[-1], fmt(g, 2), fmt(og, 2), ratio,
-            fmt(b.get("pct_peak")), fmt(b.get("us_per_step"))))
+            fmt(b.get("pct_peak")), fmt_sig(b.get("us_per_step"))))
     if kernels:
         lines += ["", "| kernel | GFLOP/s | % peak of its ISA | time |", "|---|---:|---:|---:|"]
         for name, b in sorted(kernels):
@@ -179,11 +184,12 @@ def plot(recur, onednn, isas, peaks, out_dir):
     if not ops:
         return
     peak = max(peaks.values()) if peaks else None
-    script = ["set terminal pngcairo size 1400,%d font ',9'" % (420 * ((len(ops) + 1) // 2)),
+    # noenhanced: names like fwd_infer and H256_N1_T50 are not subscripts.
+    script = ["set terminal pngcairo noenhanced size 1400,%d font ',9'" % (420 * ((len(ops) + 1) // 2)),
               "set output '%s'" % os.path.join(out_dir, "bench.png"),
               "set multiplot layout %d,2" % ((len(ops) + 1) // 2),
               "set logscale y", "set ylabel 'GFLOP/s'", "set grid ytics",
-              "set xtics rotate by -40 left", "set key top left", "set style data linespoints"]
+              "set xtics rotate by -40 left", "set key bottom right opaque", "set style data linespoints"]
     for op in ops:
         shapes = sorted({k[1] for k in recur if k[0] == op}, key=shape_key)
         dat = os.path.join(out_dir, "bench_%s.dat" % op)
