@@ -114,7 +114,9 @@ def fmt(v, digits=1):
 
 def fmt_sig(v):
     """Three significant digits: per-step times range from 0.04 to 5000 us."""
-    return "—" if v is None else ("%.3g" % v)
+    if v is None:
+        return "—"
+    return "%.0f" % v if v >= 100 else "%.3g" % v
 
 
 def shape_key(shape):
