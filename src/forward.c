@@ -76,7 +76,7 @@ static void forward_seq(forward_job *j, recur_team *team)
         kt->pack_rec(I, H, j->w->W, (ptrdiff_t)I, 1, buf);
     else /* P = x W^T + b into the states, which the kernel then overwrites in place */
         recur_par_gemm(kt, 0, 1, d->tn, H, I, j->x, (ptrdiff_t)I, 1, j->w->W, 1,
-                       (ptrdiff_t)I, j->h, H, 1, j->w->b, gs);
+                       (ptrdiff_t)I, j->h, H, 0, j->w->b, gs);
     kt->pack_rec(H, H, j->w->U, (ptrdiff_t)H, 1, buf + wp);
     kt->rnn_seq(d->T, I, H, fuse ? buf : NULL, buf + wp, j->w->b, fuse ? j->x : j->h,
                 j->hprev0, j->h, j->rnn->cfg.hidden_act);
@@ -125,7 +125,7 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     if (rows && !unpacked)
         kt->pack_rec(H, rows, j->w->U + r0 * H, (ptrdiff_t)H, 1, packed);
     recur_par_gemm(kt, tid, nt, d->tn, H, I, j->x, (ptrdiff_t)I, 1, j->w->W, 1, (ptrdiff_t)I,
-                   j->h, H, 1, j->w->b, gs);
+                   j->h, H, 0, j->w->b, gs);
     recur_team_barrier(team, nt, &phase);
 
     for (size_t t = 0; t < d->T; t++) {
@@ -156,7 +156,7 @@ static void forward_output(forward_job *j, recur_team *team, size_t tid, size_t 
         return;
     }
     recur_par_gemm(kt, tid, nt, d->tn, O, H, j->h, (ptrdiff_t)H, 1, j->w->V, 1, (ptrdiff_t)H,
-                   j->y, O, 1, j->w->c, gs);
+                   j->y, O, 0, j->w->c, gs);
     recur_team_barrier(team, nt, phase);
     if (j->rnn->cfg.output_act == RECUR_ACT_SOFTMAX) {
         recur_split(d->tn, nt, tid, &e0, &e1);

@@ -110,10 +110,11 @@ static void pack_b(const recur_gemm_config *g, size_t kc, size_t nc, const float
     }
 }
 
-void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
-                        const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
-                        ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
-                        int accumulate, float *scratch)
+/* Both entry points: bias (n floats or NULL) is used only when accumulate == 0. */
+static void gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                         const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                         ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
+                         int accumulate, const float *bias, float *scratch)
 {
     const recur_gemm_config *g = &kt->gemm_config;
     const size_t mr = g->mr, nr = g->nr;
@@ -125,7 +126,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
         if (!accumulate)
             for (size_t i = 0; i < m; i++)
                 for (size_t j = 0; j < n; j++)
-                    c[i * ldc + j] = 0.0f;
+                    c[i * ldc + j] = bias ? bias[j] : 0.0f;
         return;
     }
     if (m <= mc_max) {
@@ -135,6 +136,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
         for (size_t pc = 0; pc < k; pc += g->kc) {
             size_t kc = min_sz(g->kc, k - pc);
             int acc = accumulate || pc > 0;
+            const float *bb = acc ? NULL : bias;
             size_t chunk = (65536 / kc) / nr * nr;
             chunk = chunk < nr ? nr : chunk > g->nc ? g->nc / nr * nr : chunk;
             pack_a(g, m, kc, a + (ptrdiff_t)pc * csa, rsa, csa, apack);
@@ -146,7 +148,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
                     for (size_t ir = 0; ir < m; ir += mr)
                         g->ukernel(kc, apack + (ir / mr) * mr * kc, bpack + jr * kc,
                                    c + ir * ldc + jc + jr, ldc, min_sz(mr, m - ir),
-                                   min_sz(nr, nc - jr), acc);
+                                   min_sz(nr, nc - jr), acc, bb ? bb + jc + jr : NULL);
             }
         }
         return;
@@ -156,6 +158,7 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
         for (size_t pc = 0; pc < k; pc += g->kc) {
             size_t kc = min_sz(g->kc, k - pc);
             int acc = accumulate || pc > 0;
+            const float *bb = acc || !bias ? NULL : bias + jc;
             pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
                    bpack);
             for (size_t ic = 0; ic < m; ic += mc_max) {
@@ -165,14 +168,31 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     const float *bp = bpack + (jr / nr) * nr * kc;
                     size_t nj = min_sz(nr, nc - jr);
+                    const float *bj = bb ? bb + jr : NULL;
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         const float *ap = apack + (ir / mr) * mr * kc;
                         size_t mi = min_sz(mr, mc - ir);
                         g->ukernel(kc, ap, bp, c + (ic + ir) * ldc + jc + jr, ldc, mi, nj,
-                                   acc);
+                                   acc, bj);
                     }
                 }
             }
         }
     }
+}
+
+void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
+                        int accumulate, float *scratch)
+{
+    gemm_blocked(kt, m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, accumulate, NULL, scratch);
+}
+
+void recur_gemm_blocked_bias(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                             const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                             ptrdiff_t rsb, ptrdiff_t csb, const float *bias, float *c,
+                             size_t ldc, float *scratch)
+{
+    gemm_blocked(kt, m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, 0, bias, scratch);
 }

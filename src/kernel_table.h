@@ -20,10 +20,13 @@
  * b: packed B panel, kc steps of NR floats.
  * c: the C tile, row stride ldc; only the top-left m x n (m <= MR, n <= NR) is stored.
  * accumulate: 0 overwrites C, 1 adds to it.
+ * bias: NULL, or (only with accumulate == 0) the tile's n column values added to
+ * every row: C = bias + Apanel * Bpanel. The product is summed first and the bias
+ * added once, so the result equals writing the bias into C and accumulating.
  */
 typedef void (*recur_gemm_ukernel_fn)(size_t kc, const float *a, const float *b,
                                       float *c, size_t ldc, size_t m, size_t n,
-                                      int accumulate);
+                                      int accumulate, const float *bias);
 
 typedef struct recur_gemm_config {
     recur_gemm_ukernel_fn ukernel;
@@ -57,6 +60,17 @@ typedef void (*recur_gemm_fn)(const struct recur_kernel_table *kt, size_t m, siz
                               const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *c,
                               size_t ldc, int accumulate, float *scratch);
 
+/*
+ * The same with accumulate == 0 and a row bias (n floats) added to every row of C:
+ * C[i][j] = bias[j] + sum_k A(i,k) B(k,j), the sum formed first (as in gemm) and the
+ * bias added to it, so the result equals gemm accumulating onto C = bias. Saves
+ * the pass that writes the bias into every row of C first.
+ */
+typedef void (*recur_gemm_bias_fn)(const struct recur_kernel_table *kt, size_t m, size_t n,
+                                   size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                   const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+                                   const float *bias, float *c, size_t ldc, float *scratch);
+
 typedef struct recur_kernel_table {
     recur_isa isa;
 
@@ -64,6 +78,10 @@ typedef struct recur_kernel_table {
      * src/gemm_blocked.c that uses `gemm_config`. */
     recur_gemm_fn gemm;
     recur_gemm_config gemm_config;
+    /* Optional (NULL: the driver writes the bias into C and calls gemm accumulating;
+     * the scalar oracle keeps that plain order). recur_gemm_blocked_bias for the
+     * blocked driver. */
+    recur_gemm_bias_fn gemm_bias;
 
     /* ---- recurrent matrix packing.
      * Packs rows [0, rows) of the matrix M (H columns), element (r, k) = m[r*rs + k*cs]. */
@@ -131,6 +149,11 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
                         const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
                         ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
                         int accumulate, float *scratch);
+/* Its row-bias form (recur_gemm_bias_fn): the first KC block starts from the bias. */
+void recur_gemm_blocked_bias(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                             const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                             ptrdiff_t rsb, ptrdiff_t csb, const float *bias, float *c,
+                             size_t ldc, float *scratch);
 
 /* The table for isa, or NULL when this build or CPU lacks it. Thread-safe. */
 const recur_kernel_table *recur_kernel_table_get(recur_isa isa);

@@ -183,9 +183,17 @@ void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t 
         recur_split_units(m, mr, nt, tid, &i0, &i1);
     if (i0 >= i1 || j0 >= j1)
         return;
-    if (row_bias)
+    if (row_bias && kt->gemm_bias) { /* bias added in the GEMM: no pass */
+        kt->gemm_bias(kt, i1 - i0, j1 - j0, k, a + (ptrdiff_t)i0 * rsa, rsa, csa,
+                      b + (ptrdiff_t)j0 * csb, rsb, csb, row_bias + j0, c + i0 * ldc + j0,
+                      ldc, scratch);
+        return;
+    }
+    if (row_bias) {
         for (size_t i = i0; i < i1; i++)
             memcpy(c + i * ldc + j0, row_bias + j0, (j1 - j0) * sizeof(float));
+        accumulate = 1;
+    }
     kt->gemm(kt, i1 - i0, j1 - j0, k, a + (ptrdiff_t)i0 * rsa, rsa, csa,
              b + (ptrdiff_t)j0 * csb, rsb, csb, c + i0 * ldc + j0, ldc, accumulate, scratch);
 }

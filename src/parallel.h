@@ -111,8 +111,9 @@ float *recur_team_buffer(recur_context *ctx, recur_team *team, size_t tid, size_
 /* ---- parallel pieces */
 
 /*
- * This thread's block of C = bias-broadcast (optional) + A B: blocks of whole
- * MR rows or NR columns (whichever dimension has more), K unsplit.
+ * This thread's block of C (+)= A B, or with row_bias (n floats; accumulate is then
+ * ignored) C = row_bias + A B, the bias added to the finished k sum either way:
+ * blocks of whole MR rows or NR columns (whichever dimension has more), K unsplit.
  */
 void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t m, size_t n,
                     size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,

@@ -5,7 +5,7 @@
 #include "kernel_table.h"
 
 void recur_f32_gemm_ukernel__avx2_6x16(size_t kc, const float *a, const float *b, float *c,
-                                       size_t ldc, size_t m, size_t n, int accumulate);
+                                       size_t ldc, size_t m, size_t n, int accumulate, const float *bias);
 
 /* GEMM config's pack_b_trans for NR = 16 (also packs U for the forward step). */
 void recur_f32_pack_b_trans__avx2(size_t kc, size_t nc, const float *b, size_t ldb, float *dst);

@@ -9,7 +9,8 @@
 #define MR 6
 
 void recur_f32_gemm_ukernel__avx2_6x16(size_t kc, const float *a, const float *b, float *c,
-                                       size_t ldc, size_t m, size_t n, int accumulate)
+                                       size_t ldc, size_t m, size_t n, int accumulate,
+                                       const float *bias)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -29,6 +30,15 @@ void recur_f32_gemm_ukernel__avx2_6x16(size_t kc, const float *a, const float *b
         b += 16;
     }
 
+    if (!accumulate && bias) { /* added to the finished sum, as onto C = bias */
+        __m256i k0 = recur_avx2_mask(n), k1 = recur_avx2_mask(n > 8 ? n - 8 : 0);
+        __m256 b0 = _mm256_maskload_ps(bias, k0), b1 = _mm256_maskload_ps(bias + 8, k1);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            acc[i][0] = _mm256_add_ps(acc[i][0], b0);
+            acc[i][1] = _mm256_add_ps(acc[i][1], b1);
+        }
+    }
     if (m == MR && n == 16) {
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {

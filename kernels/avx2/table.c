@@ -9,6 +9,7 @@
 static const recur_kernel_table avx2_table = {
     .isa = RECUR_ISA_AVX2,
     .gemm = recur_gemm_blocked,
+    .gemm_bias = recur_gemm_blocked_bias,
     .gemm_config = {.ukernel = recur_f32_gemm_ukernel__avx2_6x16,
                     .mr = 6, .nr = 16, .kc = 384, .mc = 6 * 48, .nc = 4096,
                     .pack_b_trans = recur_f32_pack_b_trans__avx2,

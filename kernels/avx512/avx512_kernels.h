@@ -6,7 +6,7 @@
 
 void recur_f32_gemm_ukernel__avx512f_14x32(size_t kc, const float *a, const float *b,
                                            float *c, size_t ldc, size_t m, size_t n,
-                                           int accumulate);
+                                           int accumulate, const float *bias);
 
 /* GEMM config's pack_b_trans for NR = 32 (also packs U for the forward step). */
 void recur_f32_pack_b_trans__avx512f(size_t kc, size_t nc, const float *b, size_t ldb,

@@ -12,7 +12,8 @@
 
 /* The kernel for M rows (a literal at every call site, so acc stays in registers). */
 RECUR_AVX512_INLINE void tile(const int M, size_t kc, const float *a, const float *b,
-                              float *c, size_t ldc, size_t n, int accumulate)
+                              float *c, size_t ldc, size_t n, int accumulate,
+                              const float *bias)
 {
     __m512 acc[MR][2];
 #pragma GCC unroll 14
@@ -38,9 +39,18 @@ RECUR_AVX512_INLINE void tile(const int M, size_t kc, const float *a, const floa
     }
 
     __mmask16 k0 = recur_avx512_mask(n), k1 = recur_avx512_mask(n > 16 ? n - 16 : 0);
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;
+    if (!accumulate && bias) {
+        bias0 = _mm512_maskz_loadu_ps(k0, bias);
+        bias1 = _mm512_maskz_loadu_ps(k1, bias + 16);
+    }
 #pragma GCC unroll 14
     for (int i = 0; i < M; i++) {
         float *ci = c + (size_t)i * ldc;
+        if (!accumulate && bias) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], bias0);
+            acc[i][1] = _mm512_add_ps(acc[i][1], bias1);
+        }
         if (accumulate) {
             acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(k0, ci));
             acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(k1, ci + 16));
@@ -52,14 +62,14 @@ RECUR_AVX512_INLINE void tile(const int M, size_t kc, const float *a, const floa
 
 void recur_f32_gemm_ukernel__avx512f_14x32(size_t kc, const float *a, const float *b,
                                            float *c, size_t ldc, size_t m, size_t n,
-                                           int accumulate)
+                                           int accumulate, const float *bias)
 {
     switch (m) {
 #define ROWS(M)                                                                            \
-    case M: tile(M, kc, a, b, c, ldc, n, accumulate); break;
+    case M: tile(M, kc, a, b, c, ldc, n, accumulate, bias); break;
     ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
     ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13)
 #undef ROWS
-    default: tile(MR, kc, a, b, c, ldc, n, accumulate); break;
+    default: tile(MR, kc, a, b, c, ldc, n, accumulate, bias); break;
     }
 }

@@ -11,6 +11,7 @@
 static const recur_kernel_table avx512_table = {
     .isa = RECUR_ISA_AVX512,
     .gemm = recur_gemm_blocked,
+    .gemm_bias = recur_gemm_blocked_bias,
     .gemm_config = {.ukernel = recur_f32_gemm_ukernel__avx512f_14x32,
                     .mr = 14, .nr = 32, .kc = 512, .mc = 14 * 24, .nc = 1024,
                     .pack_b_trans = recur_f32_pack_b_trans__avx512f,

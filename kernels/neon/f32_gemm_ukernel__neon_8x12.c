@@ -26,7 +26,8 @@
     } while (0)
 
 void recur_f32_gemm_ukernel__neon_8x12(size_t kc, const float *a, const float *b, float *c,
-                                       size_t ldc, size_t m, size_t n, int accumulate)
+                                       size_t ldc, size_t m, size_t n, int accumulate,
+                                       const float *bias)
 {
     float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c02 = c00;
     float32x4_t c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
@@ -60,6 +61,12 @@ void recur_f32_gemm_ukernel__neon_8x12(size_t kc, const float *a, const float *b
     ROW_STORE(5);
     ROW_STORE(6);
     ROW_STORE(7);
+    if (!accumulate && bias) { /* added to the finished sum, as onto C = bias */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                c[i * ldc + j] = bias[j] + t[i * NR + j];
+        return;
+    }
     if (n == NR) {
         for (size_t i = 0; i < m; i++) {
             float *ci = c + i * ldc;

@@ -5,7 +5,7 @@
 #include "kernel_table.h"
 
 void recur_f32_gemm_ukernel__neon_8x12(size_t kc, const float *a, const float *b, float *c,
-                                       size_t ldc, size_t m, size_t n, int accumulate);
+                                       size_t ldc, size_t m, size_t n, int accumulate, const float *bias);
 
 void recur_f32_activate__neon(recur_activation f, size_t n, float *x);
 void recur_f32_exp__neon(size_t n, float *x);

@@ -9,6 +9,7 @@
 static const recur_kernel_table neon_table = {
     .isa = RECUR_ISA_NEON,
     .gemm = recur_gemm_blocked,
+    .gemm_bias = recur_gemm_blocked_bias,
     .gemm_config = {.ukernel = recur_f32_gemm_ukernel__neon_8x12,
                     .mr = 8, .nr = 12, .kc = 256, .mc = 128, .nc = 1536},
     .packed_rec_floats = recur_f32_packed_rec_floats__neon,

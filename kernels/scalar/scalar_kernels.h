@@ -10,7 +10,7 @@ void recur_f32_gemm__scalar(const recur_kernel_table *kt, size_t m, size_t n, si
                       float *scratch);
 /* 4x4 microkernel, so the blocked driver can be tested without a SIMD ISA. */
 void recur_f32_gemm_ukernel__scalar_4x4(size_t kc, const float *a, const float *b, float *c,
-                                  size_t ldc, size_t m, size_t n, int accumulate);
+                                  size_t ldc, size_t m, size_t n, int accumulate, const float *bias);
 
 float recur_f32_act_one__scalar(recur_activation f, float x);
 float recur_f32_act_grad_from_output__scalar(recur_activation f, float y);
