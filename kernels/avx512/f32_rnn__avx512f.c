@@ -106,8 +106,11 @@ RECUR_AVX512_INLINE void panel_dot(const int nb, const int ks, size_t h, const f
     }
 }
 
-/* Independent k chains for a tile of nb rows: enough to keep ~8 FMAs in flight. */
-#define KS_FOR(nb) ((nb) == 1 ? 4 : (nb) < 4 ? 2 : 1)
+/* Independent k chains for a tile of nb rows: 8 chains only just cover FMA latency
+ * times two pipes, so tiles of 4-7 rows (the batch's tail after whole 12-row tiles,
+ * e.g. N = 16 = 12 + 4) get two (measured: step at H1760 N16 +2.5%). Tile sizes
+ * depend only on the row's place in the batch, so each row's arithmetic does too. */
+#define KS_FOR(nb) ((nb) == 1 ? 4 : (nb) < 8 ? 2 : 1)
 
 /* out = f(pre + acc) on one tile; pre is read before out is written (they may alias). */
 RECUR_AVX512_INLINE void rnn_tile(const int nb, size_t h, size_t nr, const float *panel,
