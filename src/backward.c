@@ -93,9 +93,10 @@ typedef struct backward_job {
     int failed;
 } backward_job;
 
-/* Output layer: dV = dz^T h, dc = sum dz, and dH = dz V into dA (or dA from dy). */
+/* Output layer: dV = dz^T h, dc = sum dz, and dH = dz V into dA (or dA from dy).
+ * dh_in_dy: O == 0 and the steps read dH straight from dy (nothing to copy). */
 static void output_layer_backward(const backward_job *j, recur_team *team, size_t tid,
-                                  size_t nt, size_t *phase, float *gs)
+                                  size_t nt, size_t *phase, float *gs, int dh_in_dy)
 {
     const recur_kernel_table *kt = j->ctx->kt;
     const recur_dims *d = j->d;
@@ -104,6 +105,8 @@ static void output_layer_backward(const backward_job *j, recur_team *team, size_
     const float *h = j->hs + d->nh;
     size_t e0, e1;
     if (O == 0) {
+        if (dh_in_dy)
+            return;
         recur_par_elems(tid, nt, d->hseq, &e0, &e1);
         if (e0 >= e1)
             return;
@@ -181,7 +184,10 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     }
     if (rows) /* rows r0.. of U^T are columns r0.. of U */
         kt->pack_rec(H, rows, j->w->U + r0, 1, (ptrdiff_t)H, packed);
-    output_layer_backward(j, team, tid, nt, &phase, gs);
+    /* Without an output layer dH is dy itself: the steps read it from there (dy NULL:
+     * zero) rather than from a copy in dA, except in the in-place sequence kernel. */
+    int dh_in_dy = d->O == 0 && !seq;
+    output_layer_backward(j, team, tid, nt, &phase, gs, dh_in_dy);
     recur_team_barrier(team, nt, &phase);
 
     const float *h = j->hs + d->nh;
@@ -200,12 +206,18 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
         int cut = next >= T || (j->o->bptt_window > 0 && next % j->o->bptt_window == 0);
         float *dat = j->dA + t * d->nh + n0 * H + r0;
         if (rows) {
-            if (t == T - 1 && j->dh_last)
+            const float *dht = dat;
+            if (dh_in_dy)
+                dht = j->dy ? j->dy + t * d->nh + n0 * H + r0 : NULL;
+            if (t == T - 1 && j->dh_last) { /* dH + dh_last into dA, as the copy did */
                 for (size_t n = 0; n < n1 - n0; n++)
                     for (size_t r = 0; r < rows; r++)
-                        dat[n * H + r] += j->dh_last[(n0 + n) * H + r0 + r];
+                        dat[n * H + r] = (dht ? dht[n * H + r] : 0.0f) +
+                                         j->dh_last[(n0 + n) * H + r0 + r];
+                dht = dat;
+            }
             const float *da_next = cut ? NULL : j->dA + next * d->nh + n0 * H;
-            kt->bptt_step(n1 - n0, H, rows, packed, da_next, H, dat, H,
+            kt->bptt_step(n1 - n0, H, rows, packed, da_next, H, dht, H,
                           h + t * d->nh + n0 * H + r0, H, dat, H, j->rnn->cfg.hidden_act);
         }
         recur_team_barrier(team, nt, &phase);
