@@ -20,6 +20,7 @@ typedef struct forward_job {
     float *y;             /* [T][N][O] outputs when O > 0 */
     float *copy_to;       /* optional copy of the final y (or h when O == 0) */
     int failed;
+    int steps_copied;     /* O == 0: each step's slice was copied to copy_to already */
 } forward_job;
 
 /* This thread's part of the finished sequence output, copied to job->copy_to. */
@@ -137,6 +138,11 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
         else if (rows)
             kt->rnn_step(n1 - n0, H, rows, packed, hp + n0 * H, H, ht, H, ht, H,
                          j->rnn->cfg.hidden_act);
+        /* The states are the output: copy the slice while it is still in cache
+         * rather than the whole sequence from memory at the end. */
+        if (j->steps_copied && rows)
+            for (size_t n = 0; n < n1 - n0; n++)
+                memcpy(j->copy_to + (ht - j->h) + n * H, ht + n * H, rows * sizeof(float));
         recur_team_barrier(team, nt, &phase);
     }
     forward_output(j, team, tid, nt, &phase, gs);
@@ -151,6 +157,8 @@ static void forward_output(forward_job *j, recur_team *team, size_t tid, size_t 
     const size_t H = d->H, O = d->O;
     size_t e0, e1;
     if (O == 0) {
+        if (j->steps_copied)
+            return;
         recur_par_elems(tid, nt, d->hseq, &e0, &e1);
         copy_out(j, j->h, e0, e1);
         return;
@@ -185,11 +193,13 @@ static recur_status forward_run(forward_job *j)
     const recur_dims *d = j->d;
     if (use_seq(j->ctx->kt, d)) {
         j->failed = 0;
+        j->steps_copied = 0;
         recur_team_run(j->ctx, 1, forward_seq_thread, j);
         return j->failed ? RECUR_ERR_OUT_OF_MEMORY : RECUR_OK;
     }
     size_t want = recur_team_size(j->ctx, recur_step_fmas(d));
     j->failed = 0;
+    j->steps_copied = d->O == 0 && j->copy_to;
     recur_team_run(j->ctx, want, forward_thread, j);
     return j->failed ? RECUR_ERR_OUT_OF_MEMORY : RECUR_OK;
 }
@@ -226,7 +236,7 @@ recur_status recur_forward(recur_context *ctx, const recur_rnn *rnn, size_t T, s
     float *s = recur_context_scratch(ctx, total);
     if (!s)
         return RECUR_ERR_OUT_OF_MEMORY;
-    forward_job j = {ctx, rnn, &d, w, x, h0, s, d.O > 0 ? s + z : y, y, NULL, 0};
+    forward_job j = {ctx, rnn, &d, w, x, h0, s, d.O > 0 ? s + z : y, y, NULL, 0, 0};
     st = forward_run(&j);
     if (st != RECUR_OK)
         return st;
@@ -272,7 +282,7 @@ recur_status recur_forward_train(recur_context *ctx, const recur_rnn *rnn, size_
     float *hs = recur_ws_states(workspace);
     float *h = hs + d.nh;
     forward_job j = {ctx, rnn, &d, w, x, h0, hs, h, d.O > 0 ? y : NULL,
-                     d.O > 0 ? h + d.hseq : y, 0};
+                     d.O > 0 ? h + d.hseq : y, 0, 0};
     st = forward_run(&j);
     if (st != RECUR_OK)
         return st;
