@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include "kernel_table.h"
 #include "test_util.h"
@@ -81,11 +83,73 @@ static void blocked_gemm_k_zero(void **state)
         assert_true(c[i] == 0);
 }
 
+/*
+ * gemm_bias must give bitwise what the drivers did before it existed: the bias written
+ * into every row of C, then gemm accumulating. Both sum the product first and add it to
+ * the bias once, so any difference is a bug, not rounding.
+ */
+static void bias_matches_broadcast(const recur_kernel_table *kt, recur_gemm_bias_fn fn,
+                                   test_rng *r)
+{
+    static const size_t sizes[] = {1, 3, 5, 13, 17, 33, 65, 129};
+    size_t ns = sizeof sizes / sizeof sizes[0];
+    float *scratch = aligned_alloc(64, ((recur_gemm_scratch_floats(kt) * 4 + 63) / 64) * 64);
+    for (size_t im = 0; im < ns; im++)
+        for (size_t in = 0; in < ns; in++)
+            for (size_t ik = 0; ik < ns; ik += 2)
+                for (int tb = 0; tb < 2; tb++) {
+                    size_t m = sizes[im], n = sizes[in], k = ik == 0 ? 0 : sizes[ik];
+                    float *a = fvec(m * k + 1), *b = fvec(k * n + 1), *bias = fvec(n);
+                    float *want = fvec(m * n), *got = fvec(m * n);
+                    rng_fill(r, a, m * k, -1, 1);
+                    rng_fill(r, b, k * n, -1, 1);
+                    rng_fill(r, bias, n, -1, 1);
+                    fill_sentinel(got, m * n);
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++)
+                            want[i * n + j] = bias[j];
+                    /* B stored [k][n], or transposed [n][k] as W^T in the projection. */
+                    ptrdiff_t rsb = tb ? 1 : (ptrdiff_t)n, csb = tb ? (ptrdiff_t)k : 1;
+                    kt->gemm(kt, m, n, k, a, (ptrdiff_t)k, 1, b, rsb, csb, want, n, 1, scratch);
+                    fn(kt, m, n, k, a, (ptrdiff_t)k, 1, b, rsb, csb, bias, got, n, scratch);
+                    if (memcmp(want, got, m * n * sizeof(float)) != 0)
+                        fail_msg("%s gemm_bias differs from bias + gemm: m%zu n%zu k%zu tb%d",
+                                 recur_isa_name(kt->isa), m, n, k, tb);
+                    free(a); free(b); free(bias); free(want); free(got);
+                }
+    free(scratch);
+}
+
+static void gemm_bias_every_isa(void **state)
+{
+    (void)state;
+    static const recur_isa isas[] = {RECUR_ISA_AVX2, RECUR_ISA_AVX512, RECUR_ISA_NEON};
+    test_rng r;
+    rng_seed(&r, 5);
+    /* The shared driver with the portable microkernel and tiny blocks (many KC blocks). */
+    recur_kernel_table small = *recur_kernels_scalar();
+    small.gemm = recur_gemm_blocked;
+    small.gemm_config.kc = 8;
+    small.gemm_config.mc = 12;
+    small.gemm_config.nc = 20;
+    bias_matches_broadcast(&small, recur_gemm_blocked_bias, &r);
+    int ran = 0;
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        const recur_kernel_table *kt = recur_kernel_table_get(isas[i]);
+        if (kt && kt->gemm_bias) {
+            bias_matches_broadcast(kt, kt->gemm_bias, &r);
+            ran++;
+        }
+    }
+    printf("# gemm_bias checked on %d SIMD table(s) besides the portable driver\n", ran);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(blocked_gemm_edges),
         cmocka_unit_test(blocked_gemm_k_zero),
+        cmocka_unit_test(gemm_bias_every_isa),
     };
     return cmocka_run_group_tests_name("gemm_blocked", tests, NULL, NULL);
 }
