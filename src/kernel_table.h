@@ -91,14 +91,20 @@ typedef struct recur_kernel_table {
 
     /* ---- fused recurrent step, for the `rows` hidden units of the packed slice:
      *   out[n][r] = f(pre[n][r] + sum_k M(r,k) * hprev[n][k])   for n < batch, r < rows
-     * pre and out point at the slice's first column; hprev at column 0 (all H columns). */
+     * pre and out point at the slice's first column; hprev at column 0 (all H columns);
+     * pre may alias out (each element is read before it is written).
+     * Determinism (the threaded drivers rely on it): each (n, r) result must not depend
+     * on `rows` or on where the slice starts, and may depend on n only through its
+     * place in a batch block starting at a multiple of RECUR_BATCH_QUANTUM (48): batch
+     * tile sizes must divide 48. The same holds for bptt_step. */
     void (*rnn_step)(size_t batch, size_t h, size_t rows, const float *packed,
                      const float *hprev, size_t ld_hprev, const float *pre, size_t ld_pre,
                      float *out, size_t ld_out, recur_activation f);
 
     /* ---- fused BPTT step (packed = U^T slice):
      *   da[n][r] = (dh[n][r] + sum_k M(r,k) * da_next[n][k]) * f'(hcur[n][r])
-     * da_next may be NULL (treated as zero, e.g. at t = T-1); dh may be NULL (zero).
+     * da_next may be NULL (treated as zero, e.g. at t = T-1); dh may be NULL (zero);
+     * dh may alias da.
      * f' comes from the saved output: tanh 1-h^2, sigmoid h(1-h), relu h>0, identity 1. */
     void (*bptt_step)(size_t batch, size_t h, size_t rows, const float *packed,
                       const float *da_next, size_t ld_da_next, const float *dh,
