@@ -305,6 +305,13 @@ static double act_ulps(recur_isa isa, recur_activation f)
     return 0.0;
 }
 
+/* Bound on |f(z_float) - f(z)| when the pre-activation errs by at most dz: the
+ * activation's Lipschitz constant times dz, plus its documented ulps at ref. */
+static double act_tol(recur_activation f, double dz, double ref, double ulps)
+{
+    return lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+}
+
 /*
  * rnn_step on the row slice [r0, r0+rows) of an H x H matrix M (strided as the
  * forward (U) or backward (U^T) driver strides it), batch rows with ld > H, pre
@@ -342,7 +349,7 @@ static void check_rnn_step(const recur_kernel_table *kt, simd_rng *rng, size_t h
                 mag += fabs(t);
             }
             double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
-            double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+            double tol = act_tol(f, dz, ref, ulps);
             if (!(fabs(got - ref) <= tol))
                 fail_msg("rnn_step H=%zu rows=%zu@%zu N=%zu T=%d f=%d: (%zu,%zu) %g vs %g (tol %g)",
                          h, rows, r0, batch, transposed, (int)f, n, r, (double)got, ref, tol);
@@ -482,7 +489,7 @@ static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T,
                     mag += fabs(v);
                 }
                 double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
-                double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+                double tol = act_tol(f, dz, ref, ulps);
                 float got = hs[t * h + r];
                 if (!(fabs(got - ref) <= tol))
                     fail_msg("rnn_seq (pre) T=%zu H=%zu f=%d: (%zu,%zu) %g vs %g (tol %g)", T,
@@ -524,7 +531,7 @@ static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T,
                 mag += fabs(v);
             }
             double dz = simd_gamma(in + h + 1) * mag, ref = act_ref(f, z);
-            double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+            double tol = act_tol(f, dz, ref, ulps);
             float got = hs[t * h + r];
             if (!(fabs(got - ref) <= tol))
                 fail_msg("rnn_seq T=%zu I=%zu H=%zu f=%d: (%zu,%zu) %g vs %g (tol %g)", T, in,
@@ -667,7 +674,7 @@ static void check_rnn_step_rows(const recur_kernel_table *kt, simd_rng *rng, siz
             mag += fabs(t);
         }
         double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
-        double tol = lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+        double tol = act_tol(f, dz, ref, ulps);
         if (!(fabs(got - ref) <= tol))
             fail_msg("rnn_step_rows H=%zu rows=%zu@%zu f=%d: %zu %g vs %g (tol %g)", h, rows,
                      r0, (int)f, c, (double)got, ref, tol);
