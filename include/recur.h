@@ -325,6 +325,167 @@ RECUR_API recur_status recur_sgd_update(const recur_rnn *rnn, recur_tensors *par
                                         const recur_sgd_options *options,
                                         recur_tensors *velocity);
 
+/* ================================================================ models
+ *
+ * The descriptor-based form for everything beyond one forward layer over one
+ * time-major batch of equal lengths: stacked layers, reverse and bidirectional
+ * directions, per-sequence lengths, batch-first layouts, a pre-activation clip and
+ * PyTorch's two biases. The recur_rnn calls above are exactly the case L = 1,
+ * forward, no lengths, time-major, no clip, one bias (and run the same drivers).
+ *
+ * Model, for layer l = 0 .. L-1 and direction d (forward: t = 0 .. len-1;
+ * reverse: t = len-1 .. 0, outputs still stored at their time t):
+ *     h^{l,d}_t = f(clamp(W^{l,d} x^l_t + U^{l,d} h^{l,d}_{prev} + b^{l,d}))
+ *     x^0_t = x_t;  x^{l+1}_t = [h^{l,0}_t | h^{l,1}_t] (CONCAT, 2H wide) or
+ *                               h^{l,0}_t + h^{l,1}_t (SUM, H wide); D = 1: h^{l,0}_t
+ *     y_t = g(V x^L_t + c)   when O > 0, else y_t = x^L_t
+ * clamp(z) = min(max(z, -clip), clip) when clip > 0, else z.
+ *
+ * Sizes: D = 2 when bidirectional, else 1. Layer 0's W is [H][I]; above it W is
+ * [H][D*H] (CONCAT) or [H][H] (SUM or D = 1). V is [O][D*H] (CONCAT) or [O][H].
+ * "Out" below is the width of x^L: D*H with CONCAT, else H.
+ *
+ * Per-sequence lengths: lengths[n] in [1, T] (int32, as ONNX's sequence_lens), or
+ * NULL for all T. Steps at or past a sequence's length give zero outputs (y and dx
+ * rows there are zero, dy rows there are ignored); h_last of a sequence is its
+ * state after its last valid step (forward: t = len-1; reverse: t = 0, having
+ * started at t = len-1). The work follows the lengths: each step runs only the
+ * sequences still active (internally rows are ordered by decreasing length; the
+ * caller's order is never required sorted).
+ *
+ * Layouts (seq_layout for x, y, dx, dy; state_layout for h0, h_last, dh0, dh_last):
+ *     TIME_MAJOR:  x [T][N][I], y [T][N][Out or O]; states [L*D][N][H]
+ *     BATCH_FIRST: x [N][T][I], y [N][T][Out or O]; states [N][L*D][H]
+ * State slot l*D + d holds layer l, direction d (0 forward, 1 reverse; a
+ * reverse-only model has one direction, d = 0). PyTorch's h0/h_n are TIME_MAJOR
+ * states for either batch_first; ONNX's initial_h / Y_h follow its `layout`.
+ * y_dir_major = 1 (time-major, bidirectional CONCAT, O == 0): y and dy are
+ * [T][D][N][H], ONNX's Y, instead of [T][N][D*H]. Strided access, no transposing
+ * copies: batch-first and ragged batches are read and written in place.
+ *
+ * Loading a torch.nn.RNN(num_layers=L, bidirectional=..., batch_first=...):
+ * layers[l*D + d].W = weight_ih_l{l}{_reverse}, .U = weight_hh_l{l}{_reverse},
+ * .b = bias_ih_l{l}{_reverse} and, with two_biases = 1, .b_hh = bias_hh_l{l}{_reverse}
+ * (as stored, contiguous, no transposition). merge = CONCAT.
+ */
+
+typedef enum recur_direction {
+    RECUR_DIR_FORWARD = 0,
+    RECUR_DIR_REVERSE = 1,
+    RECUR_DIR_BIDIRECTIONAL = 2
+} recur_direction;
+
+typedef enum recur_merge {
+    RECUR_MERGE_CONCAT = 0, /* [forward | reverse], 2H wide (PyTorch, ONNX) */
+    RECUR_MERGE_SUM = 1     /* forward + reverse, H wide (oneDNN's bidirectional_sum) */
+} recur_merge;
+
+typedef enum recur_layout {
+    RECUR_LAYOUT_TIME_MAJOR = 0,
+    RECUR_LAYOUT_BATCH_FIRST = 1
+} recur_layout;
+
+typedef struct recur_model_config {
+    size_t input_size;          /* I >= 1 */
+    size_t hidden_size;         /* H >= 1 */
+    size_t output_size;         /* O >= 0; 0 = no output layer */
+    size_t num_layers;          /* L >= 1 */
+    recur_direction direction;
+    recur_merge merge;          /* used when bidirectional */
+    recur_activation hidden_act;/* f: tanh, relu, sigmoid or identity */
+    recur_activation output_act;/* g, when O > 0 */
+    recur_layout seq_layout;    /* x, y, dx, dy */
+    recur_layout state_layout;  /* h0, h_last, dh0, dh_last */
+    int y_dir_major;            /* 1: y, dy [T][D][N][H] (see above) */
+    float clip;                 /* > 0: clamp the pre-activation to [-clip, clip]; 0: off */
+    int two_biases;             /* 1: each layer has b and b_hh (both added); see below */
+} recur_model_config;
+
+/* I = input_size, H = hidden_size, L = 1, forward, tanh, no output layer, time-major,
+ * no clip, one bias. */
+RECUR_API recur_model_config recur_model_config_default(size_t input_size, size_t hidden_size);
+
+typedef struct recur_model recur_model; /* immutable once created */
+
+/* INVALID_SIZE for I, H or L of 0; INVALID_ARGUMENT for bad enums, a clip that is
+ * negative or not finite, flags other than 0/1, y_dir_major with batch-first or SUM. */
+RECUR_API recur_status recur_model_create(recur_model **model, const recur_model_config *config);
+RECUR_API void recur_model_destroy(recur_model *model); /* NULL is a no-op */
+RECUR_API recur_status recur_model_get_config(const recur_model *model, recur_model_config *config);
+/* D (1 or 2), the input width of layer l's W (I for l = 0) and the width of x^L. */
+RECUR_API size_t recur_model_directions(const recur_model *model);
+RECUR_API size_t recur_model_layer_input_size(const recur_model *model, size_t layer);
+RECUR_API size_t recur_model_output_width(const recur_model *model);
+
+/* One layer and direction's parameters. b_hh: with two_biases only (else ignored). */
+typedef struct recur_layer_weights {
+    const float *W;    /* [H][layer input size] */
+    const float *U;    /* [H][H] */
+    const float *b;    /* [H] */
+    const float *b_hh; /* [H] */
+} recur_layer_weights;
+
+typedef struct recur_layer_tensors {
+    float *W, *U, *b, *b_hh;
+} recur_layer_tensors;
+
+typedef struct recur_model_weights {
+    const recur_layer_weights *layers; /* [L*D], index l*D + d */
+    const float *V;                    /* [O][Out], when O > 0 */
+    const float *c;                    /* [O] */
+} recur_model_weights;
+
+/* Gradients, trained parameters, SGD velocity. With two_biases, the gradients of b
+ * and b_hh are equal (both enter the same sum); both are written. */
+typedef struct recur_model_tensors {
+    recur_layer_tensors *layers;       /* [L*D] */
+    float *V, *c;
+} recur_model_tensors;
+
+/* Inference. lengths optional (NULL: all T); h0 optional ([L*D] states, zeros when
+ * NULL); y required; h_last optional ([L*D] states). */
+RECUR_API recur_status recur_model_forward(recur_context *ctx, const recur_model *model,
+                                           size_t T, size_t N, const int32_t *lengths,
+                                           const recur_model_weights *w, const float *x,
+                                           const float *h0, float *y, float *h_last);
+
+/* Bytes of workspace recur_model_forward_train needs (any lengths). */
+RECUR_API recur_status recur_model_workspace_size(const recur_model *model, size_t T, size_t N,
+                                                  size_t *bytes);
+
+/* Same outputs as recur_model_forward; fills workspace (lengths included) for
+ * recur_model_backward. */
+RECUR_API recur_status recur_model_forward_train(recur_context *ctx, const recur_model *model,
+                                                 size_t T, size_t N, const int32_t *lengths,
+                                                 const recur_model_weights *w, const float *x,
+                                                 const float *h0, float *y, float *h_last,
+                                                 void *workspace, size_t workspace_size);
+
+/*
+ * BPTT through every layer and direction, with the lengths saved in workspace. dy
+ * optional (layout of y); dh_last optional ([L*D] states: gradients arriving at each
+ * h_last). grads: every layer's W, U, b (and b_hh with two_biases), V and c when
+ * O > 0. dx (layout of x) and dh0 ([L*D] states) optional. options as for
+ * recur_backward: the truncation window counts steps in each direction's own order.
+ */
+RECUR_API recur_status recur_model_backward(recur_context *ctx, const recur_model *model,
+                                            size_t T, size_t N, const recur_model_weights *w,
+                                            const float *x, const void *workspace,
+                                            size_t workspace_size, const float *dy,
+                                            const float *dh_last,
+                                            const recur_backward_options *options,
+                                            recur_model_tensors *grads, float *dx, float *dh0);
+
+/* recur_clip_grad_norm and recur_sgd_update over every tensor of the model. */
+RECUR_API recur_status recur_model_clip_grad_norm(const recur_model *model,
+                                                  recur_model_tensors *grads, float max_norm,
+                                                  float *norm_before);
+RECUR_API recur_status recur_model_sgd_update(const recur_model *model,
+                                              recur_model_tensors *params,
+                                              const recur_model_tensors *grads,
+                                              const recur_sgd_options *options,
+                                              recur_model_tensors *velocity);
+
 #ifdef __cplusplus
 }
 #endif
