@@ -408,7 +408,8 @@ RECUR_API recur_model_config recur_model_config_default(size_t input_size, size_
 typedef struct recur_model recur_model; /* immutable once created */
 
 /* INVALID_SIZE for I, H or L of 0; INVALID_ARGUMENT for bad enums, a clip that is
- * negative or not finite, flags other than 0/1, y_dir_major with batch-first or SUM. */
+ * negative or not finite, flags other than 0/1, y_dir_major with batch-first, SUM
+ * or O > 0. */
 RECUR_API recur_status recur_model_create(recur_model **model, const recur_model_config *config);
 RECUR_API void recur_model_destroy(recur_model *model); /* NULL is a no-op */
 RECUR_API recur_status recur_model_get_config(const recur_model *model, recur_model_config *config);

@@ -179,3 +179,21 @@ recur_status recur_call_forward(recur_call *c);
 recur_status recur_call_backward(recur_call *c);
 /* Team size for this call. */
 size_t recur_call_team(const recur_call *c);
+
+/* One team thread's share of a call: its step slice, packing buffer and GEMM
+ * scratch (the same setup for forward and backward). */
+typedef struct recur_thread_share {
+    recur_rows r;
+    size_t phase;
+    size_t r0, r1, n0, n1; /* hidden-unit slice and batch block of the steps */
+    float *packed;         /* the slice of U (or U^T) packed, or a whole-sequence kernel's */
+    int unpacked;          /* batch-1 forward steps read U as it is */
+} recur_thread_share;
+
+/* 1: pass d runs in the table's whole-sequence kernel (forward or BPTT): batch 1,
+ * small H, forward in time, no clip. The one place that decides it. */
+int recur_call_use_seq(const recur_call *c, size_t d, int backward);
+
+/* Fills s for thread tid of nt; 0 (in every thread) when a buffer could not be had. */
+int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,
+                            int backward, recur_thread_share *s);

@@ -1,4 +1,5 @@
 /* Where a call's buffers and inputs are (shared by the forward and backward drivers). */
+#include <string.h>
 #include "model.h"
 
 static size_t pass_floats(const recur_call *c)
@@ -64,4 +65,50 @@ size_t recur_call_team(const recur_call *c)
     if (!recur_mul_ok(c->N * H, H, &f))
         f = SIZE_MAX;
     return recur_team_size(c->ctx, f);
+}
+
+int recur_call_use_seq(const recur_call *c, size_t d, int backward)
+{
+    const recur_kernel_table *kt = c->ctx->kt;
+    int has = backward ? kt->bptt_seq != NULL : kt->rnn_seq != NULL;
+    return has && c->N == 1 && c->m->cfg.hidden_size <= kt->rnn_seq_max_h &&
+           !recur_model_rev(c->m, d) && c->m->cfg.clip == 0.0f;
+}
+
+int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,
+                            int backward, recur_thread_share *s)
+{
+    const recur_kernel_table *kt = c->ctx->kt;
+    const size_t H = c->m->cfg.hidden_size, I = c->m->cfg.input_size, N = c->N;
+    memset(s, 0, sizeof *s);
+    s->r = (recur_rows){kt, &c->q, tid, nt, NULL};
+    recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
+    recur_step_share(&plan, N, H, tid, &s->r0, &s->r1, &s->n0, &s->n1);
+    size_t rows = s->r1 - s->r0;
+    /* Batch 1 with U larger than L2: U streams from L3 or memory at every step either
+     * way, and the step can read it as it is; packing would be one more pass. */
+    const recur_machine *mach = recur_machine_get();
+    size_t l2 = mach->l2_bytes ? mach->l2_bytes : 512 * 1024;
+    s->unpacked = !backward && kt->rnn_step_rows && N == 1 && H * H > l2 / sizeof(float);
+    size_t pk = rows && !s->unpacked ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
+    if (tid == 0 && recur_call_use_seq(c, 0, backward)) { /* thread 0 runs it whole */
+        size_t seq = recur_align16(kt->packed_rec_floats(H, H));
+        if (!backward)
+            seq += recur_align16(kt->packed_rec_floats(I, H));
+        pk = pk > seq ? pk : seq;
+    }
+    float *buf = recur_team_buffer(c->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
+                                   &s->phase);
+    if (!buf) {
+        if (tid == 0)
+            c->failed = 1;
+        return 0;
+    }
+    s->packed = buf;
+    s->r.gs = buf + pk;
+    if (tid == 0) {
+        c->ctx->last_pr = plan.pr;
+        c->ctx->last_pb = plan.pb;
+    }
+    return 1;
 }

@@ -11,20 +11,8 @@
 typedef struct fwd_thread_ctx {
     recur_call *c;
     recur_team *team;
-    recur_rows r;
-    size_t phase;
-    size_t r0, r1, n0, n1;
-    float *packed;
-    int unpacked; /* batch-1 steps read U as it is */
+    recur_thread_share s;
 } fwd_thread_ctx;
-
-/* Batch 1, small H, forward in time, no clip: the table's whole-sequence kernel. */
-static int use_seq(const recur_call *c, size_t d)
-{
-    const recur_kernel_table *kt = c->ctx->kt;
-    return kt->rnn_seq && c->N == 1 && c->m->cfg.hidden_size <= kt->rnn_seq_max_h &&
-           !recur_model_rev(c->m, d) && c->m->cfg.clip == 0.0f;
-}
 
 /* Layer 0's input projection goes into the sequence kernel (overlapping the step's
  * latency chain) while packed W and U together stay in L1; beyond that one GEMM
@@ -71,7 +59,7 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
     recur_call *c = x->c;
     const recur_kernel_table *kt = c->ctx->kt;
     const recur_model_config *cfg = &c->m->cfg;
-    const size_t H = cfg->hidden_size, N = c->N, T = c->T, rows = x->r1 - x->r0;
+    const size_t H = cfg->hidden_size, N = c->N, T = c->T, rows = x->s.r1 - x->s.r0;
     const int rev = recur_model_rev(c->m, d);
     const float *U = c->w->layers[l * c->m->D + d].U;
     recur_activation fa = cfg->clip > 0.0f ? RECUR_ACT_IDENTITY : cfg->hidden_act;
@@ -80,18 +68,18 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
         float *out = data + blk * N * H;
         const float *hp = s == 0 ? h0b : data + (rev ? blk + 1 : blk - 1) * N * H;
         size_t a = recur_seq_active(&c->q, s);
-        size_t n1 = x->n1 < a ? x->n1 : a;
-        if (rows && n1 > x->n0) {
-            float *o = out + x->n0 * H + x->r0;
-            if (x->unpacked)
-                kt->rnn_step_rows(H, rows, U + x->r0 * H, H, hp, o, o, fa);
+        size_t n1 = x->s.n1 < a ? x->s.n1 : a;
+        if (rows && n1 > x->s.n0) {
+            float *o = out + x->s.n0 * H + x->s.r0;
+            if (x->s.unpacked)
+                kt->rnn_step_rows(H, rows, U + x->s.r0 * H, H, hp, o, o, fa);
             else
-                kt->rnn_step(n1 - x->n0, H, rows, x->packed, hp + x->n0 * H, H, o, H, o, H, fa);
+                kt->rnn_step(n1 - x->s.n0, H, rows, x->s.packed, hp + x->s.n0 * H, H, o, H, o, H, fa);
             if (cfg->clip > 0.0f)
-                for (size_t n = 0; n < n1 - x->n0; n++)
+                for (size_t n = 0; n < n1 - x->s.n0; n++)
                     clamp_activate(kt, cfg->hidden_act, cfg->clip, o + n * H, rows);
         }
-        recur_team_barrier(x->team, x->r.nt, &x->phase);
+        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
     }
 }
 
@@ -107,38 +95,38 @@ static void pass_forward(fwd_thread_ctx *x, size_t l, size_t d)
     float *data = recur_call_pass_data(c, l, d), *h0b = recur_call_pass_h0(c, l, d);
     const float *bias = recur_call_bias(c, l, d);
     recur_view sv = recur_view_internal(data, &c->q, H, rev);
-    int seq = use_seq(c, d), fuse = seq && seq_fuses_input(c, l);
+    int seq = recur_call_use_seq(c, d, 0), fuse = seq && seq_fuses_input(c, l);
 
     if (!fuse) { /* P = bias + X W^T into the states, which the steps overwrite in place */
         recur_view xv[2];
         size_t col[2], wd[2];
         size_t nv = recur_call_inputs(c, l, xv, col, wd);
         for (size_t v = 0; v < nv; v++)
-            recur_rows_gemm(&x->r, &sv, H, &xv[v], wd[v], lw->W + col[v], 1,
+            recur_rows_gemm(&x->s.r, &sv, H, &xv[v], wd[v], lw->W + col[v], 1,
                             (ptrdiff_t)in_w, v > 0, v == 0 ? bias : NULL);
     }
-    if (x->r.tid == 0)
+    if (x->s.r.tid == 0)
         fill_h0(c, l, d, h0b);
     if (seq) {
-        if (x->r.tid == 0) {
+        if (x->s.r.tid == 0) {
             const size_t I = m->cfg.input_size;
             size_t wp = fuse ? recur_align16(kt->packed_rec_floats(I, H)) : 0;
             if (fuse)
-                kt->pack_rec(I, H, lw->W, (ptrdiff_t)I, 1, x->packed);
-            kt->pack_rec(H, H, lw->U, (ptrdiff_t)H, 1, x->packed + wp);
-            recur_team_barrier(x->team, x->r.nt, &x->phase); /* the GEMM is done */
-            kt->rnn_seq(recur_seq_len(&c->q, 0), I, H, fuse ? x->packed : NULL,
-                        x->packed + wp, bias, fuse ? c->x.p : data, h0b, data,
+                kt->pack_rec(I, H, lw->W, (ptrdiff_t)I, 1, x->s.packed);
+            kt->pack_rec(H, H, lw->U, (ptrdiff_t)H, 1, x->s.packed + wp);
+            recur_team_barrier(x->team, x->s.r.nt, &x->s.phase); /* the GEMM is done */
+            kt->rnn_seq(recur_seq_len(&c->q, 0), I, H, fuse ? x->s.packed : NULL,
+                        x->s.packed + wp, bias, fuse ? c->x.p : data, h0b, data,
                         m->cfg.hidden_act);
         } else {
-            recur_team_barrier(x->team, x->r.nt, &x->phase);
+            recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
         }
-        recur_team_barrier(x->team, x->r.nt, &x->phase);
+        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
         return;
     }
-    if (x->r1 > x->r0 && !x->unpacked)
-        kt->pack_rec(H, x->r1 - x->r0, lw->U + x->r0 * H, (ptrdiff_t)H, 1, x->packed);
-    recur_team_barrier(x->team, x->r.nt, &x->phase);
+    if (x->s.r1 > x->s.r0 && !x->s.unpacked)
+        kt->pack_rec(H, x->s.r1 - x->s.r0, lw->U + x->s.r0 * H, (ptrdiff_t)H, 1, x->s.packed);
+    recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
     pass_steps(x, l, d, data, h0b);
 }
 
@@ -167,7 +155,7 @@ static void output_act(fwd_thread_ctx *x, const recur_view *yv)
     const size_t O = c->m->cfg.output_size;
     const recur_activation g = c->m->cfg.output_act;
     size_t i0, i1;
-    recur_split(c->T * c->N, x->r.nt, x->r.tid, &i0, &i1);
+    recur_split(c->T * c->N, x->s.r.nt, x->s.r.tid, &i0, &i1);
     if (recur_view_whole(yv, &c->q) && yv->sn == (ptrdiff_t)O) {
         if (i0 >= i1)
             return;
@@ -203,19 +191,19 @@ static void forward_output(fwd_thread_ctx *x)
         if (m->D == 2 && m->cfg.merge == RECUR_MERGE_SUM) {
             recur_view a = recur_view_internal(recur_call_pass_data(c, L - 1, 0), &c->q, H, 0);
             recur_view b = recur_view_internal(recur_call_pass_data(c, L - 1, 1), &c->q, H, 1);
-            recur_rows_combine(&x->r, &c->y, &a, &b, H);
+            recur_rows_combine(&x->s.r, &c->y, &a, &b, H);
         } else {
             for (size_t d = 0; d < m->D; d++) {
                 recur_view a = recur_view_internal(recur_call_pass_data(c, L - 1, d), &c->q, H,
                                                    recur_model_rev(m, d));
-                recur_rows_combine(&x->r, d ? &yd : &c->y, &a, NULL, H);
+                recur_rows_combine(&x->s.r, d ? &yd : &c->y, &a, NULL, H);
             }
         }
         if (m->cfg.y_dir_major) {
-            recur_rows_zero_padding(&x->r, &c->y, H);
-            recur_rows_zero_padding(&x->r, &yd, H);
+            recur_rows_zero_padding(&x->s.r, &c->y, H);
+            recur_rows_zero_padding(&x->s.r, &yd, H);
         } else {
-            recur_rows_zero_padding(&x->r, &c->y, m->out_w);
+            recur_rows_zero_padding(&x->s.r, &c->y, m->out_w);
         }
         return;
     }
@@ -228,52 +216,24 @@ static void forward_output(fwd_thread_ctx *x)
     size_t col[2], wd[2];
     size_t nv = recur_call_inputs(c, L, xv, col, wd);
     for (size_t v = 0; v < nv; v++)
-        recur_rows_gemm(&x->r, &yv, O, &xv[v], wd[v], c->w->V + col[v], 1,
+        recur_rows_gemm(&x->s.r, &yv, O, &xv[v], wd[v], c->w->V + col[v], 1,
                         (ptrdiff_t)m->out_w, v > 0, v == 0 ? c->w->c : NULL);
-    recur_team_barrier(x->team, x->r.nt, &x->phase);
+    recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
     output_act(x, &yv);
     if (c->ys != c->y.p) {
-        recur_rows_combine(&x->r, &c->y, &yv, NULL, O);
-        recur_rows_zero_padding(&x->r, &c->y, O);
+        recur_rows_combine(&x->s.r, &c->y, &yv, NULL, O);
+        recur_rows_zero_padding(&x->s.r, &c->y, O);
     }
 }
 
 static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
 {
     recur_call *c = arg;
-    const recur_kernel_table *kt = c->ctx->kt;
     const recur_model *m = c->m;
     const size_t H = m->cfg.hidden_size, N = c->N, L = m->cfg.num_layers, D = m->D;
-    fwd_thread_ctx x = {c, team, {kt, &c->q, tid, nt, NULL}, 0, 0, 0, 0, 0, NULL, 0};
-
-    recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
-    recur_step_share(&plan, N, H, tid, &x.r0, &x.r1, &x.n0, &x.n1);
-    size_t rows = x.r1 - x.r0;
-    /* Batch 1 with U larger than L2: U streams from L3 or memory at every step either
-     * way, and the step can read it as it is; packing would be one more pass. */
-    const recur_machine *mach = recur_machine_get();
-    size_t l2 = mach->l2_bytes ? mach->l2_bytes : 512 * 1024;
-    x.unpacked = kt->rnn_step_rows && N == 1 && H * H > l2 / sizeof(float);
-    size_t pk = rows && !x.unpacked ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
-    if (tid == 0 && kt->rnn_seq && N == 1 && H <= kt->rnn_seq_max_h) {
-        size_t I = m->cfg.input_size;
-        size_t seq = recur_align16(kt->packed_rec_floats(I, H)) +
-                     recur_align16(kt->packed_rec_floats(H, H));
-        pk = pk > seq ? pk : seq;
-    }
-    float *buf = recur_team_buffer(c->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
-                                   &x.phase);
-    if (!buf) {
-        if (tid == 0)
-            c->failed = 1;
+    fwd_thread_ctx x = {c, team, {{0}, 0, 0, 0, 0, 0, NULL, 0}};
+    if (!recur_thread_share_init(c, team, tid, nt, 0, &x.s))
         return;
-    }
-    x.packed = buf;
-    x.r.gs = buf + pk;
-    if (tid == 0) {
-        c->ctx->last_pr = plan.pr;
-        c->ctx->last_pb = plan.pb;
-    }
     for (size_t l = 0; l < L; l++) {
         for (size_t d = 0; d < D; d++)
             pass_forward(&x, l, d);
@@ -282,8 +242,8 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
             recur_view s = recur_view_internal(sum, &c->q, H, 0);
             recur_view a = recur_view_internal(recur_call_pass_data(c, l, 0), &c->q, H, 0);
             recur_view b = recur_view_internal(recur_call_pass_data(c, l, 1), &c->q, H, 1);
-            recur_rows_combine(&x.r, &s, &a, &b, H);
-            recur_team_barrier(team, nt, &x.phase);
+            recur_rows_combine(&x.s.r, &s, &a, &b, H);
+            recur_team_barrier(team, nt, &x.s.phase);
         }
         if (c->h_last && tid == 0)
             copy_h_last(c, l);
