@@ -8,6 +8,12 @@
  * Linked against the core so the test can switch off the small-problem heuristic
  * (every thread count is really used, even on tiny shapes) and check which split
  * each call ran; otherwise a test could pass by running serial.
+ *
+ * The model API (recur_model_*) gets the same check with 1, 2, 3 and 4 threads:
+ * 2-layer bidirectional models on ragged batches (lengths), time-major, batch-first
+ * and mixed layouts, clip on and off, CONCAT and SUM, N = 50 and 97 so that the
+ * step splits over batch blocks; y, h_last, every gradient, dx, dh0 and one SGD
+ * step must match the 1-thread run bit for bit.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -473,6 +479,291 @@ static void test_concurrent_contexts(void **state)
     }
 }
 
+/* ---- the model API (stacked, bidirectional, ragged, both layouts): the same promise */
+
+typedef struct mshape {
+    size_t T, N, I, H, O, L;
+    recur_direction dir;
+    recur_merge merge;
+    recur_activation f, g;
+    recur_layout seq, state;
+    int y_dir_major, two_biases, ragged;
+    float clip;
+    size_t window;
+} mshape;
+
+/* 2-layer bidirectional models with lengths (N = 50, 97: batch blocks split), both
+ * layouts and their mix, clip on and off, CONCAT and SUM (with and without an output
+ * layer), ONNX's direction-major y; then a wide H (hidden-unit split), a 3-layer
+ * reverse model and a single sequence. */
+static const mshape mshapes[] = {
+    {7, 50, 6, 20, 3, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_CONCAT, RECUR_ACT_TANH,
+     RECUR_ACT_SOFTMAX, RECUR_LAYOUT_TIME_MAJOR, RECUR_LAYOUT_TIME_MAJOR, 0, 1, 1, 0.8f, 0},
+    {6, 97, 5, 37, 0, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_SUM, RECUR_ACT_TANH,
+     RECUR_ACT_IDENTITY, RECUR_LAYOUT_BATCH_FIRST, RECUR_LAYOUT_BATCH_FIRST, 0, 0, 1, 0.8f, 3},
+    {5, 97, 9, 16, 4, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_CONCAT, RECUR_ACT_RELU,
+     RECUR_ACT_SIGMOID, RECUR_LAYOUT_BATCH_FIRST, RECUR_LAYOUT_TIME_MAJOR, 0, 1, 1, 0.0f, 0},
+    {8, 50, 3, 33, 0, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_CONCAT, RECUR_ACT_SIGMOID,
+     RECUR_ACT_IDENTITY, RECUR_LAYOUT_TIME_MAJOR, RECUR_LAYOUT_BATCH_FIRST, 1, 0, 1, 1.5f, 0},
+    {6, 50, 4, 24, 5, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_SUM, RECUR_ACT_TANH,
+     RECUR_ACT_TANH, RECUR_LAYOUT_TIME_MAJOR, RECUR_LAYOUT_TIME_MAJOR, 0, 1, 1, 0.0f, 0},
+    {4, 3, 7, 129, 2, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_SUM, RECUR_ACT_TANH,
+     RECUR_ACT_IDENTITY, RECUR_LAYOUT_BATCH_FIRST, RECUR_LAYOUT_BATCH_FIRST, 0, 1, 1, 0.5f, 0},
+    {5, 61, 6, 19, 3, 3, RECUR_DIR_REVERSE, RECUR_MERGE_CONCAT, RECUR_ACT_TANH,
+     RECUR_ACT_SOFTMAX, RECUR_LAYOUT_BATCH_FIRST, RECUR_LAYOUT_TIME_MAJOR, 0, 0, 1, 0.7f, 2},
+    {9, 1, 5, 70, 0, 2, RECUR_DIR_BIDIRECTIONAL, RECUR_MERGE_CONCAT, RECUR_ACT_TANH,
+     RECUR_ACT_IDENTITY, RECUR_LAYOUT_TIME_MAJOR, RECUR_LAYOUT_TIME_MAJOR, 0, 1, 0, 0.0f, 0},
+};
+
+static const size_t mthread_counts[] = {1, 2, 3, 4};
+
+/* Every tensor of a model (parameters or gradients): one flat array, layer views. */
+typedef struct mtens {
+    size_t LD, count;
+    float *flat;
+    recur_layer_tensors *lt;
+    recur_model_tensors t;
+} mtens;
+
+static void mtens_alloc(mtens *m, const recur_model *model, const mshape *s)
+{
+    size_t D = recur_model_directions(model), out = recur_model_output_width(model);
+    m->LD = s->L * D;
+    m->count = 0;
+    for (size_t k = 0; k < m->LD; k++)
+        m->count += s->H * recur_model_layer_input_size(model, k / D) + s->H * s->H + 2 * s->H;
+    m->count += s->O * out + s->O;
+    m->flat = fvec(m->count);
+    m->lt = calloc(m->LD, sizeof *m->lt);
+    assert_non_null(m->lt);
+    float *p = m->flat;
+    for (size_t k = 0; k < m->LD; k++) {
+        size_t in = recur_model_layer_input_size(model, k / D);
+        m->lt[k].W = p, p += s->H * in;
+        m->lt[k].U = p, p += s->H * s->H;
+        m->lt[k].b = p, p += s->H;
+        m->lt[k].b_hh = p, p += s->H;
+    }
+    m->t.layers = m->lt;
+    m->t.V = s->O ? p : NULL, p += s->O * out;
+    m->t.c = s->O ? p : NULL;
+}
+
+static void mtens_free(mtens *m)
+{
+    free(m->flat);
+    free(m->lt);
+}
+
+typedef struct mproblem {
+    recur_model *model;
+    mtens p;
+    recur_layer_weights *lw;
+    recur_model_weights w;
+    size_t nx, ny, ns;
+    int32_t *len;
+    float *x, *h0, *dy, *dh_last;
+} mproblem;
+
+typedef struct mrun_out {
+    float *y, *h_last, *dx, *dh0;
+    mtens grads, params;
+} mrun_out;
+
+static void mproblem_init(mproblem *p, const mshape *s, uint64_t seed)
+{
+    recur_model_config c = recur_model_config_default(s->I, s->H);
+    c.output_size = s->O;
+    c.num_layers = s->L;
+    c.direction = s->dir;
+    c.merge = s->merge;
+    c.hidden_act = s->f;
+    c.output_act = s->g;
+    c.seq_layout = s->seq;
+    c.state_layout = s->state;
+    c.y_dir_major = s->y_dir_major;
+    c.clip = s->clip;
+    c.two_biases = s->two_biases;
+    assert_int_equal(recur_model_create(&p->model, &c), RECUR_OK);
+    test_rng r;
+    rng_seed(&r, seed);
+    mtens_alloc(&p->p, p->model, s);
+    /* Large enough weights that the clip is active on some pre-activations. */
+    rng_fill(&r, p->p.flat, p->p.count, -0.6f, 0.6f);
+    p->lw = calloc(p->p.LD, sizeof *p->lw);
+    assert_non_null(p->lw);
+    for (size_t k = 0; k < p->p.LD; k++) {
+        p->lw[k].W = p->p.lt[k].W;
+        p->lw[k].U = p->p.lt[k].U;
+        p->lw[k].b = p->p.lt[k].b;
+        p->lw[k].b_hh = p->p.lt[k].b_hh;
+    }
+    p->w.layers = p->lw;
+    p->w.V = p->p.t.V;
+    p->w.c = p->p.t.c;
+    size_t tn = s->T * s->N;
+    p->nx = tn * s->I;
+    p->ny = tn * (s->O ? s->O : recur_model_output_width(p->model));
+    p->ns = p->p.LD * s->N * s->H;
+    p->x = fvec(p->nx);
+    p->h0 = fvec(p->ns);
+    p->dy = fvec(p->ny);
+    p->dh_last = fvec(p->ns);
+    rng_fill(&r, p->x, p->nx, -1.5f, 1.5f);
+    rng_fill(&r, p->h0, p->ns, -0.5f, 0.5f);
+    rng_fill(&r, p->dy, p->ny, -1.0f, 1.0f);
+    rng_fill(&r, p->dh_last, p->ns, -0.5f, 0.5f);
+    p->len = NULL;
+    if (s->ragged) {
+        p->len = calloc(s->N, sizeof *p->len);
+        assert_non_null(p->len);
+        for (size_t n = 0; n < s->N; n++)
+            p->len[n] = 1 + (int32_t)(rng_uniform(&r, 0, (float)s->T - 0.01f));
+        p->len[s->N / 2] = (int32_t)s->T; /* the longest and shortest, unsorted */
+        p->len[s->N - 1] = 1;
+    }
+}
+
+static void mproblem_free(mproblem *p)
+{
+    recur_model_destroy(p->model);
+    mtens_free(&p->p);
+    free(p->lw);
+    free(p->len);
+    free(p->x);
+    free(p->h0);
+    free(p->dy);
+    free(p->dh_last);
+}
+
+static void mout_alloc(mrun_out *o, const mshape *s, const mproblem *p)
+{
+    o->y = fvec(p->ny);
+    o->h_last = fvec(p->ns);
+    o->dx = fvec(p->nx);
+    o->dh0 = fvec(p->ns);
+    mtens_alloc(&o->grads, p->model, s);
+    mtens_alloc(&o->params, p->model, s);
+}
+
+static void mout_free(mrun_out *o)
+{
+    free(o->y);
+    free(o->h_last);
+    free(o->dx);
+    free(o->dh0);
+    mtens_free(&o->grads);
+    mtens_free(&o->params);
+}
+
+/* forward, forward_train, backward (dy, dh_last, dx, dh0), one SGD step with momentum. */
+static void mrun_all(recur_context *ctx, const mshape *s, const mproblem *p, mrun_out *o)
+{
+    /* Sentinels: padding rows must be written (zeros) by every thread count alike. */
+    fill_sentinel(o->y, p->ny);
+    fill_sentinel(o->dx, p->nx);
+    assert_int_equal(recur_model_forward(ctx, p->model, s->T, s->N, p->len, &p->w, p->x, p->h0,
+                                         o->y, o->h_last),
+                     RECUR_OK);
+    size_t ws_bytes;
+    assert_int_equal(recur_model_workspace_size(p->model, s->T, s->N, &ws_bytes), RECUR_OK);
+    void *ws = malloc(ws_bytes);
+    assert_non_null(ws);
+    float *y2 = fvec(p->ny), *hl2 = fvec(p->ns);
+    assert_int_equal(recur_model_forward_train(ctx, p->model, s->T, s->N, p->len, &p->w, p->x,
+                                               p->h0, y2, hl2, ws, ws_bytes),
+                     RECUR_OK);
+    assert_memory_equal(y2, o->y, p->ny * sizeof(float));
+    assert_memory_equal(hl2, o->h_last, p->ns * sizeof(float));
+    recur_backward_options opt = recur_backward_options_default();
+    opt.bptt_window = s->window;
+    fill_sentinel(o->grads.flat, o->grads.count);
+    assert_int_equal(recur_model_backward(ctx, p->model, s->T, s->N, &p->w, p->x, ws, ws_bytes,
+                                          p->dy, p->dh_last, &opt, &o->grads.t, o->dx, o->dh0),
+                     RECUR_OK);
+    memcpy(o->params.flat, p->p.flat, p->p.count * sizeof(float));
+    mtens vel;
+    mtens_alloc(&vel, p->model, s);
+    recur_sgd_options sgd = {0.1f, 0.9f, 1e-3f};
+    assert_int_equal(recur_model_sgd_update(p->model, &o->params.t, &o->grads.t, &sgd, &vel.t),
+                     RECUR_OK);
+    mtens_free(&vel);
+    free(ws);
+    free(y2);
+    free(hl2);
+}
+
+static void massert_equal(const mrun_out *a, const mrun_out *b, const mproblem *p,
+                          const mshape *s)
+{
+    assert_memory_equal(a->y, b->y, p->ny * sizeof(float));
+    assert_memory_equal(a->h_last, b->h_last, p->ns * sizeof(float));
+    assert_memory_equal(a->dx, b->dx, p->nx * sizeof(float));
+    assert_memory_equal(a->dh0, b->dh0, p->ns * sizeof(float));
+    /* Every gradient tensor (b_hh slots hold sentinels without two biases, on both). */
+    for (size_t k = 0; k < p->p.LD; k++) {
+        size_t in = recur_model_layer_input_size(p->model, k / recur_model_directions(p->model));
+        assert_memory_equal(a->grads.lt[k].W, b->grads.lt[k].W, s->H * in * sizeof(float));
+        assert_memory_equal(a->grads.lt[k].U, b->grads.lt[k].U, s->H * s->H * sizeof(float));
+        assert_memory_equal(a->grads.lt[k].b, b->grads.lt[k].b, s->H * sizeof(float));
+        assert_memory_equal(a->grads.lt[k].b_hh, b->grads.lt[k].b_hh, s->H * sizeof(float));
+    }
+    assert_memory_equal(a->grads.flat, b->grads.flat, a->grads.count * sizeof(float));
+    assert_memory_equal(a->params.flat, b->params.flat, a->params.count * sizeof(float));
+}
+
+static void check_model_determinism(recur_isa isa, int barrier)
+{
+    if (!recur_isa_supported(isa))
+        skip();
+    int omp = have_openmp();
+    int batch_split_seen = 0, hidden_split_seen = 0;
+    for (size_t si = 0; si < sizeof mshapes / sizeof mshapes[0]; si++) {
+        const mshape *s = &mshapes[si];
+        mproblem p;
+        mproblem_init(&p, s, 2000 + si);
+        mrun_out ref, got;
+        mout_alloc(&ref, s, &p);
+        mout_alloc(&got, s, &p);
+        for (size_t ti = 0; ti < sizeof mthread_counts / sizeof mthread_counts[0]; ti++) {
+            size_t n = mthread_counts[ti];
+            recur_context *ctx;
+            assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+            assert_int_equal(recur_context_set_isa(ctx, isa), RECUR_OK);
+            assert_int_equal(recur_context_set_num_threads(ctx, n), RECUR_OK);
+            ctx->min_step_fmas = 0; /* use all n threads even on these small shapes */
+            ctx->barrier = barrier;
+            mrun_all(ctx, s, &p, n == 1 ? &ref : &got);
+            /* The last call (backward) really ran n threads. */
+            assert_int_equal(ctx->last_team, omp ? n : 1);
+            if (n > 1) {
+                batch_split_seen |= ctx->last_pb > 1;
+                hidden_split_seen |= ctx->last_pr > 1;
+                massert_equal(&ref, &got, &p, s);
+            }
+            recur_context_destroy(ctx);
+        }
+        mout_free(&ref);
+        mout_free(&got);
+        mproblem_free(&p);
+    }
+    /* Both splits of the step were exercised (not everything ran one way). */
+    if (omp) {
+        assert_true(batch_split_seen);
+        assert_true(hidden_split_seen);
+    }
+}
+
+static void test_model_determinism_scalar(void **state) { (void)state; check_model_determinism(RECUR_ISA_SCALAR, RECUR_BARRIER_AUTO); }
+static void test_model_determinism_avx2(void **state) { (void)state; check_model_determinism(RECUR_ISA_AVX2, RECUR_BARRIER_AUTO); }
+static void test_model_determinism_avx512(void **state) { (void)state; check_model_determinism(RECUR_ISA_AVX512, RECUR_BARRIER_AUTO); }
+static void test_model_determinism_neon(void **state) { (void)state; check_model_determinism(RECUR_ISA_NEON, RECUR_BARRIER_AUTO); }
+static void test_model_determinism_spin_barrier(void **state)
+{
+    (void)state;
+    check_model_determinism(recur_isa_best(), RECUR_BARRIER_SPIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +779,11 @@ int main(void)
         cmocka_unit_test(test_team_size_heuristic),
         cmocka_unit_test(test_inside_caller_parallel_region),
         cmocka_unit_test(test_concurrent_contexts),
+        cmocka_unit_test(test_model_determinism_scalar),
+        cmocka_unit_test(test_model_determinism_avx2),
+        cmocka_unit_test(test_model_determinism_avx512),
+        cmocka_unit_test(test_model_determinism_neon),
+        cmocka_unit_test(test_model_determinism_spin_barrier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
