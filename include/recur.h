@@ -70,8 +70,10 @@ typedef enum recur_status {
     RECUR_ERR_OUT_OF_MEMORY = 5,     /* an internal allocation failed */
     RECUR_ERR_UNSUPPORTED_ISA = 6,   /* the ISA is not in this build or not on this CPU */
     RECUR_ERR_WORKSPACE_TOO_SMALL = 7,/* workspace_size is below recur_workspace_size() */
-    RECUR_ERR_WORKSPACE_MISMATCH = 8 /* the workspace was not filled by recur_forward_train
+    RECUR_ERR_WORKSPACE_MISMATCH = 8,/* the workspace was not filled by recur_forward_train
                                         for this descriptor, T and N */
+    RECUR_ERR_UNSUPPORTED = 9        /* a well-formed option this library does not implement
+                                        (e.g. an ONNX activation outside its list) */
 } recur_status;
 
 /* A static English sentence for a status; never NULL (unknown codes included). */
@@ -486,6 +488,62 @@ RECUR_API recur_status recur_model_sgd_update(const recur_model *model,
                                               const recur_model_tensors *grads,
                                               const recur_sgd_options *options,
                                               recur_model_tensors *velocity);
+
+/* ================================================================ ONNX RNN operator
+ *
+ * recur_onnx_rnn computes the ONNX `RNN` operator (opset 14 semantics, float32) on the
+ * operator's own tensors, for a runtime's execution provider or custom-op library
+ * (docs/onnx.md says how to map a node onto it):
+ *   X [seq][batch][input] (layout 0) or [batch][seq][input] (layout 1)
+ *   W [D][hidden][input], R [D][hidden][hidden], B [D][2*hidden] = [Wb | Rb] (optional)
+ *   sequence_lens [batch] (optional), initial_h [D][batch][hidden] (layout 0) or
+ *   [batch][D][hidden] (layout 1) (optional)
+ * Outputs, each optional (NULL: not computed):
+ *   Y [seq][D][batch][hidden] (layout 0) or [batch][seq][D][hidden] (layout 1): zero at
+ *   and past each sequence's length, reverse outputs in time order;
+ *   Y_h, laid out as initial_h: the last valid step going forward, t = 0 in reverse.
+ * H_t = f(clip(X_t W^T + H_{t-1} R^T + Wb + Rb)), f per direction.
+ */
+
+typedef enum recur_onnx_activation {
+    RECUR_ONNX_TANH = 0,             /* Tanh */
+    RECUR_ONNX_RELU = 1,             /* Relu */
+    RECUR_ONNX_SIGMOID = 2,          /* Sigmoid */
+    RECUR_ONNX_AFFINE = 3,           /* alpha*x + beta              (defaults 1, 0) */
+    RECUR_ONNX_LEAKY_RELU = 4,       /* x >= 0 ? x : alpha*x        (0.01) */
+    RECUR_ONNX_THRESHOLDED_RELU = 5, /* x >= alpha ? x : 0          (1) */
+    RECUR_ONNX_SCALED_TANH = 6,      /* alpha*tanh(beta*x)          (1, 1) */
+    RECUR_ONNX_HARD_SIGMOID = 7,     /* min(max(alpha*x + beta, 0), 1) (0.2, 0.5) */
+    RECUR_ONNX_ELU = 8,              /* x >= 0 ? x : alpha*(e^x - 1) (1) */
+    RECUR_ONNX_SOFTSIGN = 9,         /* x / (1 + |x|) */
+    RECUR_ONNX_SOFTPLUS = 10         /* log(1 + e^x) */
+} recur_onnx_activation;
+
+/* The activation named as in ONNX ("Tanh", "LeakyRelu", ...; exact spelling) and its
+ * default alpha and beta (each out optional). RECUR_ERR_UNSUPPORTED for a name outside
+ * the list above, RECUR_ERR_NULL_POINTER for a NULL name or act. */
+RECUR_API recur_status recur_onnx_activation_from_name(const char *name,
+                                                       recur_onnx_activation *act,
+                                                       float *default_alpha,
+                                                       float *default_beta);
+
+typedef struct recur_onnx_rnn_attrs {
+    recur_direction direction;          /* "forward", "reverse", "bidirectional" */
+    size_t hidden_size;
+    int layout;                         /* 0 or 1 */
+    float clip;                         /* 0 = no clip (the attribute absent), else > 0 */
+    recur_onnx_activation activations[2]; /* per direction (index 1: reverse of bidirectional) */
+    float alpha[2], beta[2];            /* per direction; see recur_onnx_activation_from_name */
+} recur_onnx_rnn_attrs;
+
+/* direction forward, layout 0, no clip, Tanh for both directions. */
+RECUR_API recur_onnx_rnn_attrs recur_onnx_rnn_attrs_default(size_t hidden_size);
+
+RECUR_API recur_status recur_onnx_rnn(recur_context *ctx, const recur_onnx_rnn_attrs *attrs,
+                                      size_t seq_length, size_t batch_size, size_t input_size,
+                                      const float *X, const float *W, const float *R,
+                                      const float *B, const int32_t *sequence_lens,
+                                      const float *initial_h, float *Y, float *Y_h);
 
 #ifdef __cplusplus
 }

@@ -59,6 +59,7 @@ recur_status recur_model_config_check(const recur_model_config *cfg)
 void recur_model_init(recur_model *m, const recur_model_config *cfg)
 {
     m->cfg = *cfg;
+    m->ext = NULL;
     if (m->cfg.output_size == 0)
         m->cfg.output_act = RECUR_ACT_IDENTITY;
     m->D = cfg->direction == RECUR_DIR_BIDIRECTIONAL ? 2 : 1;
@@ -240,10 +241,10 @@ recur_status recur_call_run_forward(recur_call *c, const int32_t *lengths,
         ragged |= (size_t)lengths[n] != c->T;
     size_t bias = cfg->two_biases ? recur_align16(LD * H) : 0, more = bias;
     c->train = ws_states != NULL;
-    c->direct = !c->train && cfg->num_layers == 1 && m->D == 1 &&
+    c->direct = !c->train && c->y.p && cfg->num_layers == 1 && m->D == 1 &&
                 cfg->direction == RECUR_DIR_FORWARD && cfg->output_size == 0 && !ragged &&
                 c->y.st == (ptrdiff_t)(c->N * H) && c->y.sn == (ptrdiff_t)H;
-    int ys_direct = !c->train && cfg->output_size > 0 && !ragged &&
+    int ys_direct = !c->train && c->y.p && cfg->output_size > 0 && !ragged &&
                     cfg->seq_layout == RECUR_LAYOUT_TIME_MAJOR;
     size_t states = 0, sums = 0, ys = 0;
     if (!c->train) { /* inference keeps two layers at most */
@@ -316,7 +317,7 @@ static recur_status forward_common(recur_context *ctx, const recur_model *m, siz
                                    const float *h0, float *y, float *h_last, void *ws,
                                    size_t ws_size, int train)
 {
-    if (!ctx || !m || !x || !y)
+    if (!ctx || !m || !x || (!y && train))
         return RECUR_ERR_NULL_POINTER;
     recur_status st = recur_model_weights_check(m, w);
     if (st != RECUR_OK)
@@ -358,10 +359,20 @@ static recur_status forward_common(recur_context *ctx, const recur_model *m, siz
     return RECUR_OK;
 }
 
+recur_status recur_model_forward_opt(recur_context *ctx, const recur_model *model, size_t T,
+                                     size_t N, const int32_t *lengths,
+                                     const recur_model_weights *w, const float *x,
+                                     const float *h0, float *y, float *h_last)
+{
+    return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, NULL, 0, 0);
+}
+
 recur_status recur_model_forward(recur_context *ctx, const recur_model *model, size_t T,
                                  size_t N, const int32_t *lengths, const recur_model_weights *w,
                                  const float *x, const float *h0, float *y, float *h_last)
 {
+    if (!y)
+        return RECUR_ERR_NULL_POINTER;
     return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, NULL, 0, 0);
 }
 

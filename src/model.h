@@ -14,8 +14,16 @@
 
 #include "parallel.h"
 
+/* A hidden activation beyond the four fused ones (ONNX's parameterised list), applied
+ * after the step kernel; forward only. */
+typedef struct recur_act_ext {
+    recur_onnx_activation kind;
+    float alpha, beta;
+} recur_act_ext;
+
 struct recur_model {
     recur_model_config cfg;
+    const recur_act_ext *ext; /* NULL, or per direction: replaces cfg.hidden_act */
     size_t D;     /* directions: 1 or 2 */
     size_t out_w; /* width of the last layer's output (D*H with CONCAT, else H) */
 };
@@ -197,3 +205,7 @@ int recur_call_use_seq(const recur_call *c, size_t d, int backward);
 /* Fills s for thread tid of nt; 0 (in every thread) when a buffer could not be had. */
 int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,
                             int backward, recur_thread_share *s);
+
+/* The extended activation over n floats in place (src/onnx.c). */
+void recur_act_ext_apply(const recur_kernel_table *kt, const recur_act_ext *a, float *z,
+                         size_t n);

@@ -53,6 +53,12 @@ recur_status recur_call_run_forward(recur_call *c, const int32_t *lengths,
 recur_status recur_call_run_backward(recur_call *c, const int32_t *lengths,
                                      const recur_model_sizes_t *s, float *ws_states);
 
+/* recur_model_forward with y optional (NULL: h_last only). */
+recur_status recur_model_forward_opt(recur_context *ctx, const recur_model *model, size_t T,
+                                     size_t N, const int32_t *lengths,
+                                     const recur_model_weights *w, const float *x,
+                                     const float *h0, float *y, float *h_last);
+
 /* The one-layer model of a recur_rnn descriptor. */
 void recur_model_from_rnn(const recur_rnn *rnn, recur_model *m);
 

@@ -72,7 +72,7 @@ int recur_call_use_seq(const recur_call *c, size_t d, int backward)
     const recur_kernel_table *kt = c->ctx->kt;
     int has = backward ? kt->bptt_seq != NULL : kt->rnn_seq != NULL;
     return has && c->N == 1 && c->m->cfg.hidden_size <= kt->rnn_seq_max_h &&
-           !recur_model_rev(c->m, d) && c->m->cfg.clip == 0.0f;
+           !recur_model_rev(c->m, d) && c->m->cfg.clip == 0.0f && !c->m->ext;
 }
 
 int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,

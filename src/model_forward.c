@@ -29,13 +29,18 @@ static int seq_fuses_input(const recur_call *c, size_t l)
     return floats <= l1 / sizeof(float) * 2 / 3;
 }
 
-/* z clamped to [-clip, clip], then f, over one row slice (the unfused clip path). */
-static void clamp_activate(const recur_kernel_table *kt, recur_activation f, float clip,
-                           float *z, size_t n)
+/* z clamped to [-clip, clip] (clip > 0), then f or the extended activation, over one
+ * row slice: the unfused path after a step kernel run with the identity. */
+static void clamp_activate(const recur_kernel_table *kt, recur_activation f,
+                           const recur_act_ext *ext, float clip, float *z, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        z[i] = z[i] > clip ? clip : (z[i] < -clip ? -clip : z[i]);
-    kt->activate(f, n, z);
+    if (clip > 0.0f)
+        for (size_t i = 0; i < n; i++)
+            z[i] = z[i] > clip ? clip : (z[i] < -clip ? -clip : z[i]);
+    if (ext)
+        recur_act_ext_apply(kt, ext, z, n);
+    else
+        kt->activate(f, n, z);
 }
 
 /* h0 of pass (l, d) into its block, rows in internal order (zeros without h0). */
@@ -62,7 +67,9 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
     const size_t H = cfg->hidden_size, N = c->N, T = c->T, rows = x->s.r1 - x->s.r0;
     const int rev = recur_model_rev(c->m, d);
     const float *U = c->w->layers[l * c->m->D + d].U;
-    recur_activation fa = cfg->clip > 0.0f ? RECUR_ACT_IDENTITY : cfg->hidden_act;
+    const recur_act_ext *ext = c->m->ext ? &c->m->ext[d] : NULL;
+    int post = cfg->clip > 0.0f || ext;
+    recur_activation fa = post ? RECUR_ACT_IDENTITY : cfg->hidden_act;
     for (size_t s = 0; s < T; s++) {
         size_t blk = rev ? T - 1 - s : s;
         float *out = data + blk * N * H;
@@ -75,9 +82,9 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
                 kt->rnn_step_rows(H, rows, U + x->s.r0 * H, H, hp, o, o, fa);
             else
                 kt->rnn_step(n1 - x->s.n0, H, rows, x->s.packed, hp + x->s.n0 * H, H, o, H, o, H, fa);
-            if (cfg->clip > 0.0f)
+            if (post)
                 for (size_t n = 0; n < n1 - x->s.n0; n++)
-                    clamp_activate(kt, cfg->hidden_act, cfg->clip, o + n * H, rows);
+                    clamp_activate(kt, cfg->hidden_act, ext, cfg->clip, o + n * H, rows);
         }
         recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
     }
@@ -181,6 +188,8 @@ static void output_act(fwd_thread_ctx *x, const recur_view *yv)
 static void forward_output(fwd_thread_ctx *x)
 {
     recur_call *c = x->c;
+    if (!c->y.p) /* the caller wants the final states only */
+        return;
     const recur_model *m = c->m;
     const size_t H = m->cfg.hidden_size, O = m->cfg.output_size, L = m->cfg.num_layers;
     if (O == 0) {
@@ -200,8 +209,8 @@ static void forward_output(fwd_thread_ctx *x)
             }
         }
         if (m->cfg.y_dir_major) {
-            recur_rows_zero_padding(&x->s.r, &c->y, H);
-            recur_rows_zero_padding(&x->s.r, &yd, H);
+            for (size_t d = 0; d < m->D; d++)
+                recur_rows_zero_padding(&x->s.r, d ? &yd : &c->y, H);
         } else {
             recur_rows_zero_padding(&x->s.r, &c->y, m->out_w);
         }
