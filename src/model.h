@@ -188,23 +188,39 @@ recur_status recur_call_backward(recur_call *c);
 /* Team size for this call. */
 size_t recur_call_team(const recur_call *c);
 
-/* One team thread's share of a call: its step slice, packing buffer and GEMM
- * scratch (the same setup for forward and backward). */
+/* One thread's share of a call's work within a crew (the whole team, or the half
+ * that runs one direction): its step slice, packing buffer and GEMM scratch. */
 typedef struct recur_thread_share {
-    recur_rows r;
+    recur_rows r;          /* tid and nt within the crew */
+    recur_team *team;
+    recur_spin_barrier *bar; /* the half's barrier, or NULL: the team's */
     size_t phase;
     size_t r0, r1, n0, n1; /* hidden-unit slice and batch block of the steps */
     float *packed;         /* the slice of U (or U^T) packed, or a whole-sequence kernel's */
     int unpacked;          /* batch-1 forward steps read U as it is */
 } recur_thread_share;
 
+/* Every member of the crew must call it the same number of times. */
+static inline void recur_share_barrier(recur_thread_share *s)
+{
+    if (s->r.nt <= 1)
+        return;
+    if (s->bar)
+        recur_spin_barrier_wait(s->bar, s->r.nt, &s->phase);
+    else
+        recur_team_barrier(s->team, s->r.nt, &s->phase);
+}
+
 /* 1: pass d runs in the table's whole-sequence kernel (forward or BPTT): batch 1,
  * small H, forward in time, no clip. The one place that decides it. */
 int recur_call_use_seq(const recur_call *c, size_t d, int backward);
 
-/* Fills s for thread tid of nt; 0 (in every thread) when a buffer could not be had. */
+/* Fills the thread's share of the whole team and, when the call runs its two
+ * directions side by side (*halves = 1), its share of its half (half->r.tid's crew
+ * is direction half_dir). 0 (in every thread) when a buffer could not be had. */
 int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,
-                            int backward, recur_thread_share *s);
+                            int backward, recur_thread_share *all, recur_thread_share *half,
+                            int *halves, size_t *half_dir);
 
 /* The extended activation over n floats in place (src/onnx.c). */
 void recur_act_ext_apply(const recur_kernel_table *kt, const recur_act_ext *a, float *z,

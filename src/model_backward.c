@@ -13,8 +13,7 @@
 
 typedef struct bwd_thread_ctx {
     recur_call *c;
-    recur_team *team;
-    recur_thread_share s;
+    recur_thread_share *s; /* the crew running the current pass */
 } bwd_thread_ctx;
 
 /* dz = dL/dz from dy = dL/dy through g for one row, using the saved output y. */
@@ -64,11 +63,11 @@ static void input_gradient(bwd_thread_ctx *x, size_t l)
             return;
         for (size_t d = 0; d < D; d++) {
             recur_view da = dh_view(c, 0, d);
-            recur_rows_gemm(&x->s.r, &c->dx, in_w, &da, H, c->w->layers[d].W, (ptrdiff_t)in_w, 1,
+            recur_rows_gemm(&x->s->r, &c->dx, in_w, &da, H, c->w->layers[d].W, (ptrdiff_t)in_w, 1,
                             d > 0 || acc, NULL);
         }
         if (!acc)
-            recur_rows_zero_padding(&x->s.r, &c->dx, in_w);
+            recur_rows_zero_padding(&x->s->r, &c->dx, in_w);
         return;
     }
     /* Each lower direction's dH is the columns of the input its outputs fed. */
@@ -79,10 +78,10 @@ static void input_gradient(bwd_thread_ctx *x, size_t l)
         recur_view lower = dh_view(c, l - 1, v);
         for (size_t d = 0; d < D; d++) {
             recur_view da = dh_view(c, l, d);
-            recur_rows_gemm(&x->s.r, &lower, H, &da, H, c->w->layers[l * D + d].W + col[v],
+            recur_rows_gemm(&x->s->r, &lower, H, &da, H, c->w->layers[l * D + d].W + col[v],
                             (ptrdiff_t)in_w, 1, d > 0, NULL);
         }
-        recur_rows_zero_unused(&x->s.r, lower.p, H, lower.right);
+        recur_rows_zero_unused(&x->s->r, lower.p, H, lower.right);
     }
 }
 
@@ -92,8 +91,8 @@ static void sum_copy(bwd_thread_ctx *x, size_t l)
     recur_call *c = x->c;
     const size_t H = c->m->cfg.hidden_size;
     recur_view a = dh_view(c, l, 0), b = dh_view(c, l, 1);
-    recur_rows_combine(&x->s.r, &b, &a, NULL, H);
-    recur_rows_zero_unused(&x->s.r, b.p, H, 1);
+    recur_rows_combine(&x->s->r, &b, &a, NULL, H);
+    recur_rows_zero_unused(&x->s->r, b.p, H, 1);
 }
 
 /* dH of the last layer from dy: the output layer's backward, or dy's columns. */
@@ -109,23 +108,23 @@ static void output_backward(bwd_thread_ctx *x)
         yd.p += c->y_sd;
         for (size_t d = 0; d < D; d++) {
             recur_view dh = dh_view(c, L - 1, d);
-            recur_rows_combine(&x->s.r, &dh, c->dy.p ? (d && !sum ? &yd : &c->dy) : NULL, NULL, H);
-            recur_rows_zero_unused(&x->s.r, dh.p, H, dh.right);
+            recur_rows_combine(&x->s->r, &dh, c->dy.p ? (d && !sum ? &yd : &c->dy) : NULL, NULL, H);
+            recur_rows_zero_unused(&x->s->r, dh.p, H, dh.right);
         }
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
         return;
     }
     if (!c->dy.p) {
-        if (!acc && x->s.r.tid == 0) {
+        if (!acc && x->s->r.tid == 0) {
             memset(c->g->V, 0, O * m->out_w * sizeof(float));
             memset(c->g->c, 0, O * sizeof(float));
         }
         for (size_t d = 0; d < D; d++) {
             recur_view dh = dh_view(c, L - 1, d);
-            recur_rows_combine(&x->s.r, &dh, NULL, NULL, H);
-            recur_rows_zero_unused(&x->s.r, dh.p, H, dh.right);
+            recur_rows_combine(&x->s->r, &dh, NULL, NULL, H);
+            recur_rows_zero_unused(&x->s->r, dh.p, H, dh.right);
         }
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
         return;
     }
     recur_view dz = c->dy;
@@ -133,7 +132,7 @@ static void output_backward(bwd_thread_ctx *x)
         recur_view yv = {c->ys, (ptrdiff_t)(c->N * O), (ptrdiff_t)O, 0, 0};
         dz = (recur_view){c->dz, (ptrdiff_t)(c->N * O), (ptrdiff_t)O, 0, 0};
         size_t i0, i1;
-        recur_split(c->T * c->N, x->s.r.nt, x->s.r.tid, &i0, &i1);
+        recur_split(c->T * c->N, x->s->r.nt, x->s->r.tid, &i0, &i1);
         for (size_t i = i0; i < i1; i++) {
             size_t t = i / c->N, p = i % c->N;
             if (t < recur_seq_len(&c->q, p))
@@ -141,24 +140,24 @@ static void output_backward(bwd_thread_ctx *x)
                                      recur_view_row(&c->dy, &c->q, t, p),
                                      recur_view_row(&dz, &c->q, t, p));
         }
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
     }
     recur_view xv[2];
     size_t col[2], wd[2];
     size_t nv = recur_call_inputs(c, L, xv, col, wd);
     for (size_t v = 0; v < nv; v++)
-        recur_rows_gemm_tn(&x->s.r, c->g->V + col[v], m->out_w, O, wd[v], &dz, &xv[v], acc);
-    recur_rows_colsum(&x->s.r, &dz, O, c->g->c, acc);
+        recur_rows_gemm_tn(&x->s->r, c->g->V + col[v], m->out_w, O, wd[v], &dz, &xv[v], acc);
+    recur_rows_colsum(&x->s->r, &dz, O, c->g->c, acc);
     for (size_t v = 0; v < nv; v++) {
         recur_view dh = dh_view(c, L - 1, v);
-        recur_rows_gemm(&x->s.r, &dh, H, &dz, O, c->w->V + col[v], (ptrdiff_t)m->out_w, 1, 0,
+        recur_rows_gemm(&x->s->r, &dh, H, &dz, O, c->w->V + col[v], (ptrdiff_t)m->out_w, 1, 0,
                         NULL);
-        recur_rows_zero_unused(&x->s.r, dh.p, H, dh.right);
+        recur_rows_zero_unused(&x->s->r, dh.p, H, dh.right);
     }
-    recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+    recur_share_barrier(x->s);
     if (sum) {
         sum_copy(x, L - 1);
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
     }
 }
 
@@ -213,20 +212,20 @@ static void pass_bptt(bwd_thread_ctx *x, size_t l, size_t d)
     const float *U = c->w->layers[slot].U;
     const float *hs = recur_call_pass_data(c, l, d);
     float *da = dh_buf(c, l, d);
-    size_t r0 = x->s.r0, r1 = x->s.r1, n0 = x->s.n0, n1 = x->s.n1;
+    size_t r0 = x->s->r0, r1 = x->s->r1, n0 = x->s->n0, n1 = x->s->n1;
     if (seq) { /* thread 0 runs it all: the same arithmetic for any team size */
         r0 = n0 = 0;
-        r1 = x->s.r.tid == 0 ? H : 0;
-        n1 = x->s.r.tid == 0 ? N : 0;
+        r1 = x->s->r.tid == 0 ? H : 0;
+        n1 = x->s->r.tid == 0 ? N : 0;
     }
     size_t rows = r1 - r0;
     if (rows) /* rows r0.. of U^T are columns r0.. of U */
-        kt->pack_rec(H, rows, U + r0, 1, (ptrdiff_t)H, x->s.packed);
+        kt->pack_rec(H, rows, U + r0, 1, (ptrdiff_t)H, x->s->packed);
     if (seq) {
         if (rows)
-            kt->bptt_seq(recur_seq_len(&c->q, 0), H, x->s.packed, da, hs, c->o->bptt_window,
+            kt->bptt_seq(recur_seq_len(&c->q, 0), H, x->s->packed, da, hs, c->o->bptt_window,
                          cfg->hidden_act);
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
     } else {
         recur_activation fa = cfg->clip > 0.0f ? RECUR_ACT_IDENTITY : cfg->hidden_act;
         float lohi[2] = {-cfg->clip, cfg->clip};
@@ -242,13 +241,13 @@ static void pass_bptt(bwd_thread_ctx *x, size_t l, size_t d)
                 float *dat = da + (blk * N + n0) * H + r0;
                 const float *hc = hs + (blk * N + n0) * H + r0;
                 const float *next = cut ? NULL : da + ((rev ? blk - 1 : blk + 1) * N + n0) * H;
-                kt->bptt_step(e1 - n0, H, rows, x->s.packed, next, H, dat, H, hc, H, dat, H, fa);
+                kt->bptt_step(e1 - n0, H, rows, x->s->packed, next, H, dat, H, hc, H, dat, H, fa);
                 if (cfg->clip > 0.0f)
                     for (size_t n = 0; n < e1 - n0; n++)
                         clip_derivative(cfg->hidden_act, lohi[0], lohi[1], hc + n * H,
                                         dat + n * H, rows);
             }
-            recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+            recur_share_barrier(x->s);
         }
     }
     /* dh0 = U^T dA of the first step: one more step with f' = 1 on the packed slice.
@@ -258,11 +257,11 @@ static void pass_bptt(bwd_thread_ctx *x, size_t l, size_t d)
         const int acc = c->o->accumulate;
         if (c->q.perm) {
             float *d0 = c->dh0_int + slot * N * H + n0 * H + r0;
-            kt->bptt_step(n1 - n0, H, rows, x->s.packed, da0 + n0 * H, H, NULL, H,
+            kt->bptt_step(n1 - n0, H, rows, x->s->packed, da0 + n0 * H, H, NULL, H,
                           da0 + n0 * H + r0, H, d0, H, RECUR_ACT_IDENTITY);
         } else {
             float *d0 = c->dh0 + (ptrdiff_t)slot * c->s_slot + (ptrdiff_t)n0 * c->s_n + r0;
-            kt->bptt_step(n1 - n0, H, rows, x->s.packed, da0 + n0 * H, H, acc ? d0 : NULL,
+            kt->bptt_step(n1 - n0, H, rows, x->s->packed, da0 + n0 * H, H, acc ? d0 : NULL,
                           (size_t)c->s_n, da0 + n0 * H + r0, H, d0, (size_t)c->s_n,
                           RECUR_ACT_IDENTITY);
         }
@@ -282,15 +281,15 @@ static void pass_grads(bwd_thread_ctx *x, size_t l, size_t d)
     size_t col[2], wd[2];
     size_t nv = recur_call_inputs(c, l, xv, col, wd);
     for (size_t v = 0; v < nv; v++)
-        recur_rows_gemm_tn(&x->s.r, g->W + col[v], in_w, H, wd[v], &da, &xv[v], acc);
+        recur_rows_gemm_tn(&x->s->r, g->W + col[v], in_w, H, wd[v], &da, &xv[v], acc);
     /* h_{prev} of every row is one block before (forward) or after (reverse) it */
     float *data = recur_call_pass_data(c, l, d);
     ptrdiff_t nh = (ptrdiff_t)(c->N * H);
     recur_view hp = recur_view_internal(data + (rev ? nh : -nh), &c->q, H, rev);
-    recur_rows_gemm_tn(&x->s.r, g->U, H, H, H, &da, &hp, acc);
-    recur_rows_colsum(&x->s.r, &da, H, g->b, acc);
+    recur_rows_gemm_tn(&x->s->r, g->U, H, H, H, &da, &hp, acc);
+    recur_rows_colsum(&x->s->r, &da, H, g->b, acc);
     if (m->cfg.two_biases)
-        recur_rows_colsum(&x->s.r, &da, H, g->b_hh, acc);
+        recur_rows_colsum(&x->s->r, &da, H, g->b_hh, acc);
 }
 
 /* Ragged batches: dh0 from internal rows to the caller's (accumulating as asked). */
@@ -312,23 +311,34 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     recur_call *c = arg;
     const recur_model *m = c->m;
     const size_t L = m->cfg.num_layers, D = m->D;
-    bwd_thread_ctx x = {c, team, {{0}, 0, 0, 0, 0, 0, NULL, 0}};
-    if (!recur_thread_share_init(c, team, tid, nt, 1, &x.s))
+    recur_thread_share all, half;
+    int halves;
+    size_t hd;
+    if (!recur_thread_share_init(c, team, tid, nt, 1, &all, &half, &halves, &hd))
         return;
+    bwd_thread_ctx x = {c, &all};
     output_backward(&x);
     for (size_t l = L; l-- > 0;) {
         if (c->dh_last && tid == 0)
             add_dh_last(c, l);
-        recur_team_barrier(team, nt, &x.s.phase);
-        for (size_t d = 0; d < D; d++)
-            pass_bptt(&x, l, d);
-        for (size_t d = 0; d < D; d++)
-            pass_grads(&x, l, d);
+        recur_share_barrier(&all);
+        if (halves) { /* each half: one direction's recurrence and weight gradients */
+            x.s = &half;
+            pass_bptt(&x, l, hd);
+            pass_grads(&x, l, hd);
+            x.s = &all;
+            recur_share_barrier(&all);
+        } else {
+            for (size_t d = 0; d < D; d++)
+                pass_bptt(&x, l, d);
+            for (size_t d = 0; d < D; d++)
+                pass_grads(&x, l, d);
+        }
         input_gradient(&x, l);
-        recur_team_barrier(team, nt, &x.s.phase);
+        recur_share_barrier(&all);
         if (l > 0 && D == 2 && m->cfg.merge == RECUR_MERGE_SUM) {
             sum_copy(&x, l - 1);
-            recur_team_barrier(team, nt, &x.s.phase);
+            recur_share_barrier(&all);
         }
     }
     if (c->dh0 && c->q.perm && tid == 0)

@@ -75,15 +75,15 @@ int recur_call_use_seq(const recur_call *c, size_t d, int backward)
            !recur_model_rev(c->m, d) && c->m->cfg.clip == 0.0f && !c->m->ext;
 }
 
-int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,
-                            int backward, recur_thread_share *s)
+/* Step slice and packing floats of thread tid in a crew of nt. */
+static size_t share_plan(recur_call *c, size_t tid, size_t nt, int backward,
+                         recur_thread_share *s, recur_step_plan *plan)
 {
     const recur_kernel_table *kt = c->ctx->kt;
     const size_t H = c->m->cfg.hidden_size, I = c->m->cfg.input_size, N = c->N;
-    memset(s, 0, sizeof *s);
     s->r = (recur_rows){kt, &c->q, tid, nt, NULL};
-    recur_step_plan plan = recur_step_plan_make(kt, N, H, nt);
-    recur_step_share(&plan, N, H, tid, &s->r0, &s->r1, &s->n0, &s->n1);
+    *plan = recur_step_plan_make(kt, N, H, nt);
+    recur_step_share(plan, N, H, tid, &s->r0, &s->r1, &s->n0, &s->n1);
     size_t rows = s->r1 - s->r0;
     /* Batch 1 with U larger than L2: U streams from L3 or memory at every step either
      * way, and the step can read it as it is; packing would be one more pass. */
@@ -91,24 +91,61 @@ int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t 
     size_t l2 = mach->l2_bytes ? mach->l2_bytes : 512 * 1024;
     s->unpacked = !backward && kt->rnn_step_rows && N == 1 && H * H > l2 / sizeof(float);
     size_t pk = rows && !s->unpacked ? recur_align16(kt->packed_rec_floats(H, rows)) : 0;
-    if (tid == 0 && recur_call_use_seq(c, 0, backward)) { /* thread 0 runs it whole */
+    if (tid == 0 && recur_call_use_seq(c, 0, backward)) { /* crew thread 0 runs it whole */
         size_t seq = recur_align16(kt->packed_rec_floats(H, H));
         if (!backward)
             seq += recur_align16(kt->packed_rec_floats(I, H));
         pk = pk > seq ? pk : seq;
     }
+    return pk;
+}
+
+/* The two directions run side by side on two halves of the team when each half's
+ * slice of U still fits in half of a core's L2 (then the halves lose no cache and
+ * save the barriers and slices of sharing one direction over the whole team). */
+static int use_halves(const recur_call *c, size_t nt)
+{
+    const size_t H = c->m->cfg.hidden_size;
+    if (c->m->D != 2 || nt < 2)
+        return 0;
+    const recur_machine *mach = recur_machine_get();
+    size_t l2 = mach->l2_bytes ? mach->l2_bytes : 512 * 1024;
+    size_t per = nt / 2; /* threads of the smaller half */
+    return H * H / per * sizeof(float) <= l2 / 2;
+}
+
+int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t nt,
+                            int backward, recur_thread_share *all, recur_thread_share *half,
+                            int *halves, size_t *half_dir)
+{
+    const recur_kernel_table *kt = c->ctx->kt;
+    memset(all, 0, sizeof *all);
+    memset(half, 0, sizeof *half);
+    recur_step_plan plan, hplan;
+    size_t pk = share_plan(c, tid, nt, backward, all, &plan);
+    all->team = half->team = team;
+    *halves = use_halves(c, nt);
+    *half_dir = 0;
+    if (*halves) {
+        size_t n0 = (nt + 1) / 2;
+        *half_dir = tid < n0 ? 0 : 1;
+        size_t htid = *half_dir ? tid - n0 : tid, hnt = *half_dir ? nt - n0 : n0;
+        size_t hpk = share_plan(c, htid, hnt, backward, half, &hplan);
+        half->bar = &team->half[*half_dir];
+        pk = pk > hpk ? pk : hpk;
+    }
     float *buf = recur_team_buffer(c->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
-                                   &s->phase);
+                                   &all->phase);
     if (!buf) {
         if (tid == 0)
             c->failed = 1;
         return 0;
     }
-    s->packed = buf;
-    s->r.gs = buf + pk;
+    all->packed = half->packed = buf;
+    all->r.gs = half->r.gs = buf + pk;
     if (tid == 0) {
-        c->ctx->last_pr = plan.pr;
-        c->ctx->last_pb = plan.pb;
+        c->ctx->last_pr = *halves ? hplan.pr : plan.pr;
+        c->ctx->last_pb = *halves ? hplan.pb : plan.pb;
     }
     return 1;
 }

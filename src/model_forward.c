@@ -10,8 +10,7 @@
 
 typedef struct fwd_thread_ctx {
     recur_call *c;
-    recur_team *team;
-    recur_thread_share s;
+    recur_thread_share *s; /* the crew running the current pass */
 } fwd_thread_ctx;
 
 /* Layer 0's input projection goes into the sequence kernel (overlapping the step's
@@ -64,7 +63,7 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
     recur_call *c = x->c;
     const recur_kernel_table *kt = c->ctx->kt;
     const recur_model_config *cfg = &c->m->cfg;
-    const size_t H = cfg->hidden_size, N = c->N, T = c->T, rows = x->s.r1 - x->s.r0;
+    const size_t H = cfg->hidden_size, N = c->N, T = c->T, rows = x->s->r1 - x->s->r0;
     const int rev = recur_model_rev(c->m, d);
     const float *U = c->w->layers[l * c->m->D + d].U;
     const recur_act_ext *ext = c->m->ext ? &c->m->ext[d] : NULL;
@@ -75,18 +74,18 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
         float *out = data + blk * N * H;
         const float *hp = s == 0 ? h0b : data + (rev ? blk + 1 : blk - 1) * N * H;
         size_t a = recur_seq_active(&c->q, s);
-        size_t n1 = x->s.n1 < a ? x->s.n1 : a;
-        if (rows && n1 > x->s.n0) {
-            float *o = out + x->s.n0 * H + x->s.r0;
-            if (x->s.unpacked)
-                kt->rnn_step_rows(H, rows, U + x->s.r0 * H, H, hp, o, o, fa);
+        size_t n1 = x->s->n1 < a ? x->s->n1 : a;
+        if (rows && n1 > x->s->n0) {
+            float *o = out + x->s->n0 * H + x->s->r0;
+            if (x->s->unpacked)
+                kt->rnn_step_rows(H, rows, U + x->s->r0 * H, H, hp, o, o, fa);
             else
-                kt->rnn_step(n1 - x->s.n0, H, rows, x->s.packed, hp + x->s.n0 * H, H, o, H, o, H, fa);
+                kt->rnn_step(n1 - x->s->n0, H, rows, x->s->packed, hp + x->s->n0 * H, H, o, H, o, H, fa);
             if (post)
-                for (size_t n = 0; n < n1 - x->s.n0; n++)
+                for (size_t n = 0; n < n1 - x->s->n0; n++)
                     clamp_activate(kt, cfg->hidden_act, ext, cfg->clip, o + n * H, rows);
         }
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
     }
 }
 
@@ -109,31 +108,31 @@ static void pass_forward(fwd_thread_ctx *x, size_t l, size_t d)
         size_t col[2], wd[2];
         size_t nv = recur_call_inputs(c, l, xv, col, wd);
         for (size_t v = 0; v < nv; v++)
-            recur_rows_gemm(&x->s.r, &sv, H, &xv[v], wd[v], lw->W + col[v], 1,
+            recur_rows_gemm(&x->s->r, &sv, H, &xv[v], wd[v], lw->W + col[v], 1,
                             (ptrdiff_t)in_w, v > 0, v == 0 ? bias : NULL);
     }
-    if (x->s.r.tid == 0)
+    if (x->s->r.tid == 0)
         fill_h0(c, l, d, h0b);
     if (seq) {
-        if (x->s.r.tid == 0) {
+        if (x->s->r.tid == 0) {
             const size_t I = m->cfg.input_size;
             size_t wp = fuse ? recur_align16(kt->packed_rec_floats(I, H)) : 0;
             if (fuse)
-                kt->pack_rec(I, H, lw->W, (ptrdiff_t)I, 1, x->s.packed);
-            kt->pack_rec(H, H, lw->U, (ptrdiff_t)H, 1, x->s.packed + wp);
-            recur_team_barrier(x->team, x->s.r.nt, &x->s.phase); /* the GEMM is done */
-            kt->rnn_seq(recur_seq_len(&c->q, 0), I, H, fuse ? x->s.packed : NULL,
-                        x->s.packed + wp, bias, fuse ? c->x.p : data, h0b, data,
+                kt->pack_rec(I, H, lw->W, (ptrdiff_t)I, 1, x->s->packed);
+            kt->pack_rec(H, H, lw->U, (ptrdiff_t)H, 1, x->s->packed + wp);
+            recur_share_barrier(x->s); /* the GEMM is done */
+            kt->rnn_seq(recur_seq_len(&c->q, 0), I, H, fuse ? x->s->packed : NULL,
+                        x->s->packed + wp, bias, fuse ? c->x.p : data, h0b, data,
                         m->cfg.hidden_act);
         } else {
-            recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+            recur_share_barrier(x->s);
         }
-        recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+        recur_share_barrier(x->s);
         return;
     }
-    if (x->s.r1 > x->s.r0 && !x->s.unpacked)
-        kt->pack_rec(H, x->s.r1 - x->s.r0, lw->U + x->s.r0 * H, (ptrdiff_t)H, 1, x->s.packed);
-    recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+    if (x->s->r1 > x->s->r0 && !x->s->unpacked)
+        kt->pack_rec(H, x->s->r1 - x->s->r0, lw->U + x->s->r0 * H, (ptrdiff_t)H, 1, x->s->packed);
+    recur_share_barrier(x->s);
     pass_steps(x, l, d, data, h0b);
 }
 
@@ -162,7 +161,7 @@ static void output_act(fwd_thread_ctx *x, const recur_view *yv)
     const size_t O = c->m->cfg.output_size;
     const recur_activation g = c->m->cfg.output_act;
     size_t i0, i1;
-    recur_split(c->T * c->N, x->s.r.nt, x->s.r.tid, &i0, &i1);
+    recur_split(c->T * c->N, x->s->r.nt, x->s->r.tid, &i0, &i1);
     if (recur_view_whole(yv, &c->q) && yv->sn == (ptrdiff_t)O) {
         if (i0 >= i1)
             return;
@@ -200,19 +199,19 @@ static void forward_output(fwd_thread_ctx *x)
         if (m->D == 2 && m->cfg.merge == RECUR_MERGE_SUM) {
             recur_view a = recur_view_internal(recur_call_pass_data(c, L - 1, 0), &c->q, H, 0);
             recur_view b = recur_view_internal(recur_call_pass_data(c, L - 1, 1), &c->q, H, 1);
-            recur_rows_combine(&x->s.r, &c->y, &a, &b, H);
+            recur_rows_combine(&x->s->r, &c->y, &a, &b, H);
         } else {
             for (size_t d = 0; d < m->D; d++) {
                 recur_view a = recur_view_internal(recur_call_pass_data(c, L - 1, d), &c->q, H,
                                                    recur_model_rev(m, d));
-                recur_rows_combine(&x->s.r, d ? &yd : &c->y, &a, NULL, H);
+                recur_rows_combine(&x->s->r, d ? &yd : &c->y, &a, NULL, H);
             }
         }
         if (m->cfg.y_dir_major) {
             for (size_t d = 0; d < m->D; d++)
-                recur_rows_zero_padding(&x->s.r, d ? &yd : &c->y, H);
+                recur_rows_zero_padding(&x->s->r, d ? &yd : &c->y, H);
         } else {
-            recur_rows_zero_padding(&x->s.r, &c->y, m->out_w);
+            recur_rows_zero_padding(&x->s->r, &c->y, m->out_w);
         }
         return;
     }
@@ -225,13 +224,13 @@ static void forward_output(fwd_thread_ctx *x)
     size_t col[2], wd[2];
     size_t nv = recur_call_inputs(c, L, xv, col, wd);
     for (size_t v = 0; v < nv; v++)
-        recur_rows_gemm(&x->s.r, &yv, O, &xv[v], wd[v], c->w->V + col[v], 1,
+        recur_rows_gemm(&x->s->r, &yv, O, &xv[v], wd[v], c->w->V + col[v], 1,
                         (ptrdiff_t)m->out_w, v > 0, v == 0 ? c->w->c : NULL);
-    recur_team_barrier(x->team, x->s.r.nt, &x->s.phase);
+    recur_share_barrier(x->s);
     output_act(x, &yv);
     if (c->ys != c->y.p) {
-        recur_rows_combine(&x->s.r, &c->y, &yv, NULL, O);
-        recur_rows_zero_padding(&x->s.r, &c->y, O);
+        recur_rows_combine(&x->s->r, &c->y, &yv, NULL, O);
+        recur_rows_zero_padding(&x->s->r, &c->y, O);
     }
 }
 
@@ -240,19 +239,29 @@ static void forward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
     recur_call *c = arg;
     const recur_model *m = c->m;
     const size_t H = m->cfg.hidden_size, N = c->N, L = m->cfg.num_layers, D = m->D;
-    fwd_thread_ctx x = {c, team, {{0}, 0, 0, 0, 0, 0, NULL, 0}};
-    if (!recur_thread_share_init(c, team, tid, nt, 0, &x.s))
+    recur_thread_share all, half;
+    int halves;
+    size_t hd;
+    if (!recur_thread_share_init(c, team, tid, nt, 0, &all, &half, &halves, &hd))
         return;
+    fwd_thread_ctx x = {c, &all};
     for (size_t l = 0; l < L; l++) {
-        for (size_t d = 0; d < D; d++)
-            pass_forward(&x, l, d);
+        if (halves) { /* each half runs one direction, then the team meets */
+            x.s = &half;
+            pass_forward(&x, l, hd);
+            x.s = &all;
+            recur_share_barrier(&all);
+        } else {
+            for (size_t d = 0; d < D; d++)
+                pass_forward(&x, l, d);
+        }
         if (D == 2 && m->cfg.merge == RECUR_MERGE_SUM && (l + 1 < L || m->cfg.output_size)) {
             float *sum = c->sums + (l % c->slots) * c->T * N * H;
             recur_view s = recur_view_internal(sum, &c->q, H, 0);
             recur_view a = recur_view_internal(recur_call_pass_data(c, l, 0), &c->q, H, 0);
             recur_view b = recur_view_internal(recur_call_pass_data(c, l, 1), &c->q, H, 1);
-            recur_rows_combine(&x.s.r, &s, &a, &b, H);
-            recur_team_barrier(team, nt, &x.s.phase);
+            recur_rows_combine(&all.r, &s, &a, &b, H);
+            recur_share_barrier(&all);
         }
         if (c->h_last && tid == 0)
             copy_h_last(c, l);

@@ -106,6 +106,8 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
 {
     recur_team team;
     recur_spin_barrier_init(&team.spin);
+    recur_spin_barrier_init(&team.half[0]);
+    recur_spin_barrier_init(&team.half[1]);
     atomic_init(&team.failed, 0);
     if (want < 1)
         want = 1;

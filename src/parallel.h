@@ -74,6 +74,7 @@ void recur_step_share(const recur_step_plan *p, size_t N, size_t H, size_t tid, 
 
 typedef struct recur_team {
     recur_spin_barrier spin;
+    recur_spin_barrier half[2]; /* the two halves' own barriers (directions side by side) */
     int use_spin;       /* else the OpenMP barrier */
     atomic_int failed;  /* a thread could not get its buffer */
 } recur_team;
