@@ -124,10 +124,14 @@ RECUR_API recur_isa recur_context_isa(const recur_context *ctx);
  * projection, output layer and weight gradients are split over output blocks.
  *
  * Thread count of a new context: the environment variable RECUR_NUM_THREADS, else
- * OMP_NUM_THREADS (its first number), else the number of physical cores. Small
- * problems may use fewer threads than set. Called from inside an active OpenMP
+ * OMP_NUM_THREADS (its first number), else the number of physical cores, but no more
+ * than the CPUs of the process's affinity mask and its cgroup CPU quota (cpu.max,
+ * rounded up). Small problems may use fewer threads than set. Called from inside an active OpenMP
  * parallel region of the caller, a call runs single-threaded (no nested team, no
  * oversubscription). A build without OpenMP always runs one thread.
+ *
+ * Waiting threads spin briefly, then sleep (futex) until the step completes, so a call
+ * sharing its cores with busy neighbours does not wait a scheduler time slice per step.
  *
  * Determinism: for a given ISA, outputs, hidden states, gradients (and so weights
  * updated from them) are bitwise identical for every thread count; every sum is

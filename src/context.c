@@ -24,8 +24,13 @@ static size_t default_threads(void)
     size_t n = threads_from_env("RECUR_NUM_THREADS");
     if (!n)
         n = threads_from_env("OMP_NUM_THREADS");
-    if (!n)
+    if (!n) { /* physical cores, but no more CPUs than the affinity mask and the cgroup
+               * quota give this process */
         n = recur_machine_get()->cores;
+        size_t allowed = recur_cpus_allowed();
+        if (allowed && allowed < n)
+            n = allowed;
+    }
     return n ? n : 1;
 }
 
@@ -67,6 +72,7 @@ recur_status recur_context_create(recur_context **ctx)
     c->num_threads = default_threads();
     c->min_step_fmas = RECUR_MIN_STEP_FMAS_DEFAULT;
     c->barrier = RECUR_BARRIER_AUTO;
+    c->adapt = 1;
     *ctx = c;
     return RECUR_OK;
 }

@@ -23,6 +23,12 @@ enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
 /* Per-thread work per recurrent step (FMAs) below which a call uses fewer threads. */
 #define RECUR_MIN_STEP_FMAS_DEFAULT ((size_t)32768)
 
+/* A call whose threads slept at its barriers for more than this share of their time
+ * was sharing its cores (a busy neighbour, a CPU quota): the next calls run on one
+ * thread, then the full team tries again. */
+#define RECUR_CONTENDED_SLEEP_SHARE 0.25
+#define RECUR_CONTENDED_SOLO_CALLS 16
+
 struct recur_context {
     const recur_kernel_table *kt;
     float *scratch;         /* grown on demand, reused across calls */
@@ -33,6 +39,10 @@ struct recur_context {
     int barrier;            /* RECUR_BARRIER_*: which step barrier (measurements) */
     recur_thread_buf *bufs; /* one per team thread, owned and first touched by it */
     size_t nbufs;
+    /* Calls left to run on one thread after a call found its team descheduled
+     * (see recur_team_run); adapt = 0 turns this off (tests force threading). */
+    size_t solo_calls;
+    int adapt;
     /* What the last call did (for tests and measurements). */
     size_t last_team, last_pr, last_pb;
 };
@@ -75,6 +85,12 @@ typedef struct recur_dims {
 
 recur_status recur_dims_check(const recur_rnn *rnn, size_t T, size_t N, recur_dims *d);
 recur_status recur_weights_check(const recur_rnn *rnn, const recur_weights *w);
+
+/* CPUs this process may use: affinity mask and cgroup CPU quota (src/cpu_quota.c);
+ * 0 when unknown. */
+size_t recur_cpus_allowed(void);
+/* ceil(quota / period) from a cgroup v2 cpu.max file; 0 for "max" or unreadable. */
+size_t recur_cgroup_cpu_max_file(const char *path);
 
 /* CPU feature detection (src/cpu_features.c). */
 int recur_cpu_has_avx2_fma(void);

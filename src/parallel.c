@@ -111,6 +111,11 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     atomic_init(&team.failed, 0);
     if (want < 1)
         want = 1;
+    int adapt = ctx->adapt && ctx->min_step_fmas > 0;
+    if (adapt && want > 1 && ctx->solo_calls > 0) {
+        ctx->solo_calls--;
+        want = 1;
+    }
     if (!grow_slots(ctx, want))
         want = ctx->nbufs; /* fewer threads rather than a failure */
     const recur_machine *m = recur_machine_get();
@@ -119,6 +124,7 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
                     (ctx->barrier == RECUR_BARRIER_AUTO && want <= m->cores);
 #ifdef RECUR_HAVE_OPENMP
     if (want > 1) {
+        uint64_t t0 = recur_now_ns();
 #pragma omp parallel num_threads((int)want)
         {
             size_t tid = (size_t)omp_get_thread_num();
@@ -129,6 +135,13 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
                 ctx->last_team = nt;
             fn(job, &team, tid, nt);
         }
+        /* Threads that slept much of the call were waiting for descheduled team mates:
+         * one thread does better until the cores are free again. */
+        double busy = (double)(recur_now_ns() - t0) * (double)ctx->last_team;
+        uint64_t slept = atomic_load(&team.spin.slept_ns) + atomic_load(&team.half[0].slept_ns) +
+                         atomic_load(&team.half[1].slept_ns);
+        if (adapt && ctx->last_team > 1 && (double)slept > RECUR_CONTENDED_SLEEP_SHARE * busy)
+            ctx->solo_calls = RECUR_CONTENDED_SOLO_CALLS;
         return;
     }
 #endif

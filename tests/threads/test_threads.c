@@ -336,6 +336,7 @@ static void test_team_size_heuristic(void **state)
     recur_context *ctx;
     assert_int_equal(recur_context_create(&ctx), RECUR_OK);
     assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
+    ctx->adapt = 0; /* the size rule alone, whatever else runs on this machine */
     const shape small = {3, 1, 4, 16, 0, RECUR_ACT_TANH, RECUR_ACT_IDENTITY, 0, 0};
     const shape large = {2, 2, 8, 512, 0, RECUR_ACT_TANH, RECUR_ACT_IDENTITY, 0, 0};
     const shape *sh[2] = {&small, &large};
@@ -349,6 +350,44 @@ static void test_team_size_heuristic(void **state)
         out_free(&o);
         problem_free(&p);
     }
+    recur_context_destroy(ctx);
+}
+
+/* After a call found its team descheduled, the next RECUR_CONTENDED_SOLO_CALLS calls
+ * run on one thread, then the full team again; forced threading (min_step_fmas 0)
+ * never shrinks. */
+static void test_contended_solo_calls(void **state)
+{
+    (void)state;
+    if (!have_openmp())
+        skip();
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
+    const shape large = {2, 2, 8, 512, 0, RECUR_ACT_TANH, RECUR_ACT_IDENTITY, 0, 0};
+    problem p;
+    problem_init(&p, &large, 9);
+    run_out o;
+    out_alloc(&o, &large, &p);
+    recur_weights w = recur_weights_from(&p.m.p);
+    ctx->solo_calls = 3; /* as if the last call had slept most of its time */
+    size_t solo = 0;
+    for (int i = 0; i < 3; i++) {
+        recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
+        solo += ctx->last_team == 1;
+    }
+    assert_int_equal(solo, 3);
+    assert_int_equal(ctx->solo_calls, 0);
+    ctx->adapt = 0; /* and now a full team, whatever else runs on this machine */
+    recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
+    assert_int_equal(ctx->last_team, 2);
+    ctx->adapt = 1;
+    ctx->min_step_fmas = 0;
+    ctx->solo_calls = 3;
+    recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
+    assert_int_equal(ctx->last_team, 2);
+    out_free(&o);
+    problem_free(&p);
     recur_context_destroy(ctx);
 }
 
@@ -777,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_determinism_omp_barrier),
         cmocka_unit_test(test_binding_same_results),
         cmocka_unit_test(test_team_size_heuristic),
+        cmocka_unit_test(test_contended_solo_calls),
         cmocka_unit_test(test_inside_caller_parallel_region),
         cmocka_unit_test(test_concurrent_contexts),
         cmocka_unit_test(test_model_determinism_scalar),
