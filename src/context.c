@@ -5,18 +5,24 @@
 
 #define RECUR_MAX_THREADS 1024
 
-/* A positive thread count at the start of an environment variable; 0 otherwise.
- * OMP_NUM_THREADS may be a list ("4,2"): its first number is the outer team. */
+/* A thread count from an environment variable: decimal digits, then the end (or, for
+ * OMP_NUM_THREADS's list "4,2", a comma), in [1, RECUR_MAX_THREADS]. Anything else
+ * (empty, a sign, garbage, 0, an overflow) is ignored: 0, and the next source decides. */
 static size_t threads_from_env(const char *name)
 {
     const char *v = getenv(name);
-    if (!v || !*v)
+    if (!v)
         return 0;
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (end == v || n == 0)
+    size_t n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (size_t)(*p - '0');
+        if (n > RECUR_MAX_THREADS)
+            return 0;
+    }
+    if (p == v || (*p != '\0' && *p != ','))
         return 0;
-    return n > RECUR_MAX_THREADS ? RECUR_MAX_THREADS : (size_t)n;
+    return n;
 }
 
 static size_t default_threads(void)

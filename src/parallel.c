@@ -116,8 +116,9 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
         ctx->solo_calls--;
         want = 1;
     }
-    if (!grow_slots(ctx, want))
-        want = ctx->nbufs; /* fewer threads rather than a failure */
+    if (!grow_slots(ctx, want)) /* fewer threads rather than a failure; with no slot at
+                                  * all, recur_team_buffer reports the failure */
+        want = ctx->nbufs ? ctx->nbufs : 1;
     const recur_machine *m = recur_machine_get();
     /* A spinning thread on an oversubscribed core delays the thread it waits for. */
     team.use_spin = ctx->barrier == RECUR_BARRIER_SPIN ||
@@ -165,9 +166,11 @@ void recur_team_barrier(recur_team *team, size_t nt, size_t *phase)
 float *recur_team_buffer(recur_context *ctx, recur_team *team, size_t tid, size_t nt,
                          size_t floats, size_t *phase)
 {
-    recur_thread_buf *b = &ctx->bufs[tid];
     floats = recur_align16(floats < 16 ? 16 : floats);
-    if (b->floats < floats) {
+    recur_thread_buf *b = tid < ctx->nbufs ? &ctx->bufs[tid] : NULL;
+    if (!b) {
+        atomic_store(&team->failed, 1);
+    } else if (b->floats < floats) {
         free(b->p);
         b->p = NULL;
         b->floats = 0;

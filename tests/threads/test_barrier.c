@@ -131,12 +131,46 @@ static void test_affinity_caps_default(void **state)
     assert_int_equal(recur_cpus_allowed(), allowed);
 }
 
+/* Thread counts from the environment: only plain positive counts up to 1024 are taken;
+ * "-1" once became 1024 threads through strtoul's wrap-around. */
+static void test_env_thread_counts(void **state)
+{
+    (void)state;
+    unsetenv("RECUR_NUM_THREADS");
+    unsetenv("OMP_NUM_THREADS");
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    size_t def = recur_context_get_num_threads(ctx);
+    recur_topology topo;
+    assert_int_equal(recur_context_get_topology(ctx, &topo), RECUR_OK);
+    recur_context_destroy(ctx);
+    static const char *ignored[] = {"-1", "-0", "0", "abc", "", " 3", "3x", "+2", "1025",
+                                    "18446744073709551617", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+        for (int var = 0; var < 2; var++) {
+            setenv(var ? "OMP_NUM_THREADS" : "RECUR_NUM_THREADS", ignored[i], 1);
+            assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+            assert_int_equal(recur_context_get_num_threads(ctx), def);
+            recur_context_destroy(ctx);
+            unsetenv(var ? "OMP_NUM_THREADS" : "RECUR_NUM_THREADS");
+        }
+    /* a bad RECUR_NUM_THREADS falls through to OMP_NUM_THREADS's first entry */
+    setenv("RECUR_NUM_THREADS", "-1", 1);
+    setenv("OMP_NUM_THREADS", "3,2", 1);
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_get_num_threads(ctx), topo.openmp ? 3 : 1);
+    recur_context_destroy(ctx);
+    unsetenv("RECUR_NUM_THREADS");
+    unsetenv("OMP_NUM_THREADS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_barrier_sleeps_and_wakes),
         cmocka_unit_test(test_cgroup_cpu_max),
         cmocka_unit_test(test_affinity_caps_default),
+        cmocka_unit_test(test_env_thread_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
