@@ -92,6 +92,89 @@ std::vector<Shape> bench_shapes()
     return v;
 }
 
+std::string ModelShape::name() const
+{
+    std::string s = "L" + std::to_string(L) + (bi ? (sum ? "_bi_sum_" : "_bi_concat_") : "_fwd_");
+    if (I != H)
+        s += "I" + std::to_string(I) + "_";
+    s += "H" + std::to_string(H) + "_N" + std::to_string(N) + "_T" + std::to_string(T);
+    return lengths.empty() ? s : s + "_" + lengths;
+}
+
+std::vector<ModelShape> model_shapes()
+{
+    return {
+        {2, true, false, 512, 512, 16, 50, ""}, // 2-layer bidirectional, CONCAT and SUM
+        {2, true, true, 512, 512, 16, 50, ""},
+        {1, false, false, 512, 512, 64, 100, "lens"}, // lengths uniform in 1..100
+        {1, false, false, 512, 512, 64, 100, "pad"},  // the same batch, padded to T
+    };
+}
+
+std::vector<int32_t> model_lengths(const ModelShape &m)
+{
+    std::vector<int32_t> v;
+    if (m.lengths != "lens")
+        return v;
+    std::mt19937 gen(2024); // mt19937's sequence is fixed by the standard; % keeps it portable
+    for (size_t n = 0; n < m.N; n++)
+        v.push_back((int32_t)(1 + gen() % m.T));
+    return v;
+}
+
+double model_forward_flops(const ModelShape &m)
+{
+    double steps = (double)(m.T * m.N);
+    if (m.lengths == "lens") {
+        steps = 0.0;
+        for (int32_t len : model_lengths(m))
+            steps += len;
+    }
+    double f = 0.0;
+    for (size_t l = 0; l < m.L; l++)
+        f += 2.0 * steps * (double)m.D() * (double)m.H * (double)(m.layer_in(l) + m.H);
+    return f;
+}
+
+std::string cpu_model()
+{
+    auto value = [](const std::string &line) {
+        size_t c = line.find(':');
+        size_t b = c == std::string::npos ? c : line.find_first_not_of(" \t", c + 1);
+        return b == std::string::npos ? std::string() : line.substr(b);
+    };
+    // x86: "model name", plus family and model (VMs often say no more than "AMD EPYC").
+    std::ifstream f("/proc/cpuinfo");
+    std::string line, name, family, model;
+    while (std::getline(f, line) && !line.empty()) { // the first CPU's block
+        if (line.rfind("model name", 0) == 0)
+            name = value(line);
+        else if (line.rfind("cpu family", 0) == 0)
+            family = value(line);
+        else if (line.rfind("model", 0) == 0 && line.find(':') != std::string::npos &&
+                 line.substr(0, line.find(':')).find_last_not_of(" \t") == 4)
+            model = value(line);
+    }
+    if (!name.empty())
+        return family.empty() ? name : name + " (family " + family + ", model " + model + ")";
+    if (FILE *p = popen("lscpu 2>/dev/null", "r")) { // AArch64: no "model name" in cpuinfo
+        char buf[512];
+        std::string found;
+        while (std::fgets(buf, sizeof buf, p)) {
+            std::string l(buf);
+            if (l.rfind("Model name", 0) == 0 && found.empty()) {
+                found = value(l);
+                while (!found.empty() && (found.back() == '\n' || found.back() == ' '))
+                    found.pop_back();
+            }
+        }
+        pclose(p);
+        if (!found.empty())
+            return found;
+    }
+    return "?";
+}
+
 const std::vector<int> &thread_counts()
 {
     static const std::vector<int> counts = [] {

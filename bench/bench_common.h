@@ -4,6 +4,7 @@
 #define RECUR_BENCH_COMMON_H
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -80,15 +81,47 @@ const char *clock_name();
 // the total seconds (for set_counters).
 template <class Fn> double timed_loop(benchmark::State &st, Fn &&fn);
 
-// Registration of each group (bench_recur.cc, bench_kernels.cc, bench_onednn.cc).
+// A recur_model problem (model_problem.cc): L layers, forward or bidirectional
+// (CONCAT or SUM), tanh, O = 0, time-major, h0 = 0. lengths: "" (none), "lens" (uniform
+// in 1..T, fixed seed) or "pad" (the same batch without lengths, for comparison).
+struct ModelShape {
+    size_t L;
+    bool bi;
+    bool sum;            // merge SUM (else CONCAT); bidirectional only
+    size_t I, H, N, T;
+    std::string lengths; // "", "lens" or "pad"
+    std::string name() const; // "L2_bi_concat_H512_N16_T50", "L1_fwd_H512_N64_T100_lens"
+    size_t D() const { return bi ? 2 : 1; }
+    size_t layer_in(size_t l) const { return l == 0 ? I : (bi && !sum ? 2 * H : H); }
+    size_t out() const { return bi && !sum ? 2 * H : H; }
+};
+std::vector<ModelShape> model_shapes();
+// The fixed-seed lengths of a "lens" shape (uniform in 1..T); empty otherwise.
+std::vector<int32_t> model_lengths(const ModelShape &m);
+// Forward flops 2 N H (in_l + H) per step, layer and direction, over the valid steps.
+double model_forward_flops(const ModelShape &m);
+
+// "model name" of /proc/cpuinfo, else lscpu's "Model name" ("?" when neither is found).
+std::string cpu_model();
+
+// Registration of each group (bench_recur.cc, bench_kernels.cc, bench_onednn.cc,
+// bench_model.cc, bench_onednn_model.cc).
 void register_recur(const std::vector<Shape> &shapes);
 void register_kernels();
 void register_peaks();
 void register_onednn(const std::vector<Shape> &shapes); // no-op without oneDNN
+void register_models(const std::vector<ModelShape> &shapes);
+void register_onednn_models(const std::vector<ModelShape> &shapes); // no-op without oneDNN
 bool have_onednn();
 
 // Cross-check of recur vs oneDNN on small shapes; returns 0 when everything matches.
 int run_crosscheck();
+// The same for stacked bidirectional models (crosscheck_model.cc): true when it matches.
+bool run_model_crosscheck();
+// Prints one compared quantity; false when |recur - oneDNN| > 2 bound or |recur - exact|
+// > bound somewhere (crosscheck.cc).
+bool crosscheck_compare(const char *what, size_t count, const float *rec, const float *dnn,
+                        const double *exact, const double *bound);
 
 } // namespace rb
 

@@ -27,6 +27,7 @@ int main(int argc, char **argv)
         return rb::run_crosscheck();
 
     auto shapes = rb::bench_shapes();
+    benchmark::AddCustomContext("cpu_model", rb::cpu_model());
     benchmark::AddCustomContext("recur_version", recur_version_string());
     benchmark::AddCustomContext("recur_best_isa", recur_isa_name(recur_isa_best()));
     benchmark::AddCustomContext("shapes_from", rb::shapes_source());
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
     rb::register_kernels();
     rb::register_recur(shapes);
     rb::register_onednn(shapes);
+    rb::register_models(rb::model_shapes());
+    rb::register_onednn_models(rb::model_shapes());
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

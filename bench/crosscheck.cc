@@ -232,6 +232,12 @@ bool check_shape(const Shape &s, recur_isa isa)
 
 } // namespace
 
+bool crosscheck_compare(const char *what, size_t count, const float *rec, const float *dnn,
+                        const double *exact, const double *bound)
+{
+    return compare(what, count, rec, dnn, exact, bound);
+}
+
 int run_crosscheck()
 {
     const Shape shapes[] = {
@@ -255,6 +261,7 @@ int run_crosscheck()
         for (const auto &s : shapes)
             for (recur_isa isa : recur_isas())
                 ok &= check_shape(s, isa);
+        ok &= run_model_crosscheck(); // crosscheck_model.cc
     } catch (const std::exception &e) {
         std::printf("error: %s\n", e.what());
         return 1;

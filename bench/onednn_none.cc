@@ -6,6 +6,7 @@ namespace rb {
 
 bool have_onednn() { return false; }
 void register_onednn(const std::vector<Shape> &) {}
+void register_onednn_models(const std::vector<ModelShape> &) {}
 int run_crosscheck()
 {
     std::printf("recur-bench: built without oneDNN, nothing to cross-check\n");

@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 OPS = ["fwd_infer", "fwd_train", "bwd", "train_step"]
+MODEL_OPS = ["model_fwd_infer", "model_train"]
 SIMD = "(avx2|avx512|neon)"
 QUICK = "|".join([
     "^fma_peak/",
@@ -30,6 +31,8 @@ QUICK = "|".join([
     # SIMD only on the large ones: the scalar GEMM needs minutes for one DeepBench step
     "^(fwd_infer|fwd_train|bwd|train_step)/(recur/" + SIMD + "|onednn)/"
     "(H1024_N1_T50|H256_N16_T50|H1760_N16_T50|H2048_N32_T50)/",
+    # recur_model: 2-layer bidirectional vs oneDNN, variable lengths vs padded (SIMD only)
+    "^(model_fwd_infer|model_train)/(recur/" + SIMD + "|onednn)/",
 ])
 
 
@@ -124,14 +127,84 @@ def shape_key(shape):
     return (nums[-1] != 50, nums)  # T50 grid/DeepBench first, then the device shapes
 
 
-def make_report(context, rows, out_dir):
+def local_cpu_model():
+    """lscpu's "Model name" on this machine (for runs made here), else None."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for line in out.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def ms(b):
+    """Time per iteration in ms (manual time: real_time, medians when aggregated)."""
+    if not b or b.get("real_time") is None:
+        return None
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}.get(b.get("time_unit", "ns"), None)
+    return None if scale is None else b["real_time"] * scale
+
+
+def model_tables(models):
+    """Tables of the recur_model rows: recur vs oneDNN (bidirectional), lengths vs padded."""
+    lines = []
+    bi = sorted(k for k in models if k[1] == "recur" and "_bi_" in k[3])
+    if bi:
+        lines += ["", "## Stacked bidirectional models (recur_model vs oneDNN)", "",
+                  "2 layers, tanh, I = H = 512, N 16, T 50, O = 0, h0 = 0. oneDNN runs the same "
+                  "model (each layer's input is the merged output of both directions below) as "
+                  "one bidirectional primitive per layer. model_train = forward_train + backward "
+                  "(recur without dx; oneDNN always computes dx). recur/oneDNN = oneDNN time / "
+                  "recur time (above 1: recur is faster).", "",
+                  "| op | model | ISA | threads | recur ms | oneDNN ms | recur/oneDNN | "
+                  "recur GFLOP/s | oneDNN GFLOP/s |",
+                  "|---|---|---|---|---:|---:|---:|---:|---:|"]
+        for k in sorted(bi, key=lambda k: (MODEL_OPS.index(k[0]), k[3], k[2], k[4])):
+            b, o = models[k], models.get((k[0], "onednn", None, k[3], k[4]))
+            t, ot = ms(b), ms(o)
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                k[0], k[3], k[2], k[4].split(":")[-1], fmt_sig(t), fmt_sig(ot),
+                "%.2f" % (ot / t) if t and ot else "—", fmt(b.get("GFLOPs"), 2),
+                fmt(o.get("GFLOPs") if o else None, 2)))
+    lens = sorted(k for k in models if k[1] == "recur" and k[3].endswith("_lens"))
+    if lens:
+        lines += ["", "## Variable lengths (recur_model, lengths vs padded)", "",
+                  "1 layer, forward, tanh, I = H = 512, N 64, T 100, O = 0: per-sequence lengths "
+                  "uniform in 1..100 (fixed seed) against the same batch padded to T (lengths "
+                  "NULL). lengths/padded = time ratio (target <= 0.6); ideal = mean length / T. "
+                  "GFLOP/s count the valid steps only.", "",
+                  "| op | shape | ISA | threads | lengths ms | padded ms | lengths/padded | ideal | "
+                  "lengths GFLOP/s | padded GFLOP/s |",
+                  "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        for k in sorted(lens, key=lambda k: (MODEL_OPS.index(k[0]), k[3], k[2], k[4])):
+            b = models[k]
+            p = models.get((k[0], "recur", k[2], k[3][:-len("_lens")] + "_pad", k[4]))
+            t, pt = ms(b), ms(p)
+            T = int(re.search(r"_T(\d+)", k[3]).group(1))
+            ideal = b.get("mean_len") / T if b.get("mean_len") else None
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                k[0], k[3][:-len("_lens")], k[2], k[4].split(":")[-1], fmt_sig(t), fmt_sig(pt),
+                "%.3f" % (t / pt) if t and pt else "—", fmt(ideal, 3), fmt(b.get("GFLOPs"), 2),
+                fmt(p.get("GFLOPs") if p else None, 2)))
+    return lines
+
+
+def make_report(context, rows, out_dir, cpu_model=None):
     os.makedirs(out_dir, exist_ok=True)
-    recur, onednn = {}, {}
+    recur, onednn, models = {}, {}, {}
     kernels = []
     for name, b in rows.items():
         parts = name.split("/")
         g = b.get("GFLOPs")
-        if parts[0] in OPS and parts[1] == "recur":
+        if parts[0] in MODEL_OPS:
+            # (op, library, isa or None, model, threads)
+            if parts[1] == "recur":
+                models[(parts[0], "recur", parts[2], parts[3], parts[4])] = b
+            else:
+                models[(parts[0], parts[1], None, parts[2], parts[3])] = b
+        elif parts[0] in OPS and parts[1] == "recur":
             recur[(parts[0], parts[3], parts[2], parts[4])] = b
         elif parts[0] in OPS and parts[1] == "onednn":
             onednn[(parts[0], parts[2], parts[3])] = b
@@ -141,9 +214,10 @@ def make_report(context, rows, out_dir):
     peaks = {k[len("peak_gflops_"):]: float(v) for k, v in context.items()
              if k.startswith("peak_gflops_")}
     lines = ["# recur benchmark report", ""]
-    lines.append("Host: %s, %s CPUs at %s MHz; recur %s (best ISA %s); oneDNN ISA %s; clock %s; "
-                 "shapes from %s; %s." % (
-                     context.get("host_name", "?"), context.get("num_cpus", "?"),
+    cpu = context.get("cpu_model") or cpu_model or "?"
+    lines.append("Host: %s, CPU %s, %s CPUs at %s MHz; recur %s (best ISA %s); oneDNN ISA %s; "
+                 "clock %s; shapes from %s; %s." % (
+                     context.get("host_name", "?"), cpu, context.get("num_cpus", "?"),
                      context.get("mhz_per_cpu", "?"), context.get("recur_version", "?"),
                      context.get("recur_best_isa", "?"), context.get("onednn_isa", "?"),
                      context.get("clock", "?"), context.get("shapes_from", "?"),
@@ -154,9 +228,10 @@ def make_report(context, rows, out_dir):
     lines.append("GFLOP/s from forward = 2TNH(I+H) (O = 0), fwd_train 1x, bwd 2x, train_step 3x; "
                  "values are medians over repetitions. % peak is against the peak of the row's ISA.")
     lines.append("")
-    lines.append("| op | shape | ISA | threads | recur GFLOP/s | oneDNN GFLOP/s | recur/oneDNN | "
-                 "% peak | recur us/step |")
-    lines.append("|---|---|---|---|---:|---:|---:|---:|---:|")
+    if recur:
+        lines.append("| op | shape | ISA | threads | recur GFLOP/s | oneDNN GFLOP/s | recur/oneDNN | "
+                     "% peak | recur us/step |")
+        lines.append("|---|---|---|---|---:|---:|---:|---:|---:|")
     for (op, shape, isa, th) in sorted(recur, key=lambda k: (OPS.index(k[0]), shape_key(k[1]),
                                                              isas.index(k[2]), k[3])):
         b = recur[(op, shape, isa, th)]
@@ -172,6 +247,7 @@ def make_report(context, rows, out_dir):
             lines.append("| %s | %s | %s | %.3g %s |" % (
                 name, fmt(b.get("GFLOPs"), 2), fmt(b.get("pct_peak")), b["real_time"],
                 b["time_unit"]))
+    lines += model_tables(models)
     with open(os.path.join(out_dir, "bench.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     plot(recur, onednn, isas, peaks, out_dir)
@@ -223,7 +299,8 @@ def main():
     if not opt["json"]:
         run_suite(opt, json_path)
     context, rows = load(json_path)
-    make_report(context, rows, opt["report"])
+    # A run made here without cpu_model in its context (older binaries): ask lscpu.
+    make_report(context, rows, opt["report"], None if opt["json"] else local_cpu_model())
     print("bench_report: wrote %s and %s (raw: %s)" % (
         os.path.join(opt["report"], "bench.md"), os.path.join(opt["report"], "bench.png"),
         json_path))
