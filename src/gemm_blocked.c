@@ -110,11 +110,42 @@ static void pack_b(const recur_gemm_config *g, size_t kc, size_t nc, const float
     }
 }
 
-/* Both entry points: bias (n floats or NULL) is used only when accumulate == 0. */
+/* Columns of B packed per chunk in the single-A-block path: a chunk of panels is a
+ * quarter of L2 at most (see gemm_blocked). */
+static size_t b_chunk(const recur_gemm_config *g, size_t kc)
+{
+    size_t chunk = (65536 / kc) / g->nr * g->nr;
+    return chunk < g->nr ? g->nr : chunk > g->nc ? g->nc / g->nr * g->nr : chunk;
+}
+
+size_t recur_gemm_packed_b_floats(const recur_kernel_table *kt, size_t n, size_t k)
+{
+    size_t nr = kt->gemm_config.nr;
+    return k * ((n + nr - 1) / nr * nr);
+}
+
+/* All of B packed in the order the single-A-block path packs it: for each KC block,
+ * its chunks of NR panels. */
+void recur_gemm_pack_b_all(const recur_kernel_table *kt, size_t n, size_t k, const float *b,
+                           ptrdiff_t rsb, ptrdiff_t csb, float *dst)
+{
+    const recur_gemm_config *g = &kt->gemm_config;
+    for (size_t pc = 0; pc < k; pc += g->kc) {
+        size_t kc = min_sz(g->kc, k - pc), chunk = b_chunk(g, kc);
+        for (size_t jc = 0; jc < n; jc += chunk) {
+            size_t nc = min_sz(chunk, n - jc);
+            pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb, dst);
+            dst += kc * ((nc + g->nr - 1) / g->nr * g->nr);
+        }
+    }
+}
+
+/* All entry points: bias (n floats or NULL) is used only when accumulate == 0; bpre
+ * (or NULL) is B packed by recur_gemm_pack_b_all, only for m <= MC. */
 static void gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
                          const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
                          ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
-                         int accumulate, const float *bias, float *scratch)
+                         int accumulate, const float *bias, const float *bpre, float *scratch)
 {
     const recur_gemm_config *g = &kt->gemm_config;
     const size_t mr = g->mr, nr = g->nr;
@@ -137,16 +168,21 @@ static void gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_
             size_t kc = min_sz(g->kc, k - pc);
             int acc = accumulate || pc > 0;
             const float *bb = acc ? NULL : bias;
-            size_t chunk = (65536 / kc) / nr * nr;
-            chunk = chunk < nr ? nr : chunk > g->nc ? g->nc / nr * nr : chunk;
+            size_t chunk = b_chunk(g, kc);
             pack_a(g, m, kc, a + (ptrdiff_t)pc * csa, rsa, csa, apack);
             for (size_t jc = 0; jc < n; jc += chunk) {
                 size_t nc = min_sz(chunk, n - jc);
-                pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
-                       bpack);
+                const float *bp = bpre;
+                if (bpre)
+                    bpre += kc * ((nc + nr - 1) / nr * nr);
+                else
+                    pack_b(g, kc, nc, b + (ptrdiff_t)pc * rsb + (ptrdiff_t)jc * csb, rsb, csb,
+                           bpack);
+                if (!bp)
+                    bp = bpack;
                 for (size_t jr = 0; jr < nc; jr += nr)
                     for (size_t ir = 0; ir < m; ir += mr)
-                        g->ukernel(kc, apack + (ir / mr) * mr * kc, bpack + jr * kc,
+                        g->ukernel(kc, apack + (ir / mr) * mr * kc, bp + jr * kc,
                                    c + ir * ldc + jc + jr, ldc, min_sz(mr, m - ir),
                                    min_sz(nr, nc - jr), acc, bb ? bb + jc + jr : NULL);
             }
@@ -186,7 +222,8 @@ void recur_gemm_blocked(const recur_kernel_table *kt, size_t m, size_t n, size_t
                         ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc,
                         int accumulate, float *scratch)
 {
-    gemm_blocked(kt, m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, accumulate, NULL, scratch);
+    gemm_blocked(kt, m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, accumulate, NULL, NULL,
+                 scratch);
 }
 
 void recur_gemm_blocked_bias(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
@@ -194,5 +231,20 @@ void recur_gemm_blocked_bias(const recur_kernel_table *kt, size_t m, size_t n, s
                              ptrdiff_t rsb, ptrdiff_t csb, const float *bias, float *c,
                              size_t ldc, float *scratch)
 {
-    gemm_blocked(kt, m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, 0, bias, scratch);
+    gemm_blocked(kt, m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, 0, bias, NULL, scratch);
+}
+
+void recur_gemm_blocked_prepacked(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
+                                  const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                  const float *bpre, float *c, size_t ldc, int accumulate,
+                                  const float *bias, float *scratch)
+{
+    gemm_blocked(kt, m, n, k, a, rsa, csa, NULL, 0, 0, c, ldc, accumulate, bias, bpre,
+                 scratch);
+}
+
+size_t recur_gemm_prepacked_max_m(const recur_kernel_table *kt)
+{
+    const recur_gemm_config *g = &kt->gemm_config;
+    return kt->gemm == recur_gemm_blocked ? (g->mc + g->mr - 1) / g->mr * g->mr : 0;
 }

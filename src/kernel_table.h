@@ -161,6 +161,22 @@ void recur_gemm_blocked_bias(const recur_kernel_table *kt, size_t m, size_t n, s
                              ptrdiff_t rsb, ptrdiff_t csb, const float *bias, float *c,
                              size_t ldc, float *scratch);
 
+/*
+ * B packed once for many GEMMs that share it (one per sequence of a ragged batch):
+ * recur_gemm_pack_b_all packs k x n of B (as the blocked driver would, for A blocks of
+ * at most recur_gemm_prepacked_max_m rows) into recur_gemm_packed_b_floats floats, and
+ * recur_gemm_blocked_prepacked runs C (+)= A B from it, bitwise as recur_gemm_blocked /
+ * _bias would. recur_gemm_prepacked_max_m is 0 for a table without the blocked driver.
+ */
+size_t recur_gemm_prepacked_max_m(const struct recur_kernel_table *kt);
+size_t recur_gemm_packed_b_floats(const struct recur_kernel_table *kt, size_t n, size_t k);
+void recur_gemm_pack_b_all(const struct recur_kernel_table *kt, size_t n, size_t k,
+                           const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *dst);
+void recur_gemm_blocked_prepacked(const struct recur_kernel_table *kt, size_t m, size_t n,
+                                  size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                  const float *bpre, float *c, size_t ldc, int accumulate,
+                                  const float *bias, float *scratch);
+
 /* The table for isa, or NULL when this build or CPU lacks it. Thread-safe. */
 const recur_kernel_table *recur_kernel_table_get(recur_isa isa);
 

@@ -111,8 +111,14 @@ typedef struct recur_rows {
     const recur_kernel_table *kt;
     const recur_seqs *q;
     size_t tid, nt;
-    float *gs; /* this thread's GEMM scratch */
+    float *gs;         /* this thread's GEMM scratch */
+    float *pre;        /* room for this thread's columns of a packed B (or NULL) */
+    size_t pre_floats;
 } recur_rows;
+
+/* Floats of `pre` that one GEMM per sequence needs to pack its weights once: the
+ * widest k times one thread's share of the widest n. */
+size_t recur_rows_pre_floats(const recur_kernel_table *kt, size_t kmax, size_t nmax, size_t nt);
 
 /* C(t,p)[0:n] = bias + A(t,p)[0:k] B (or (+)= without bias), B(k,j) = b[k*rsb + j*csb]. */
 void recur_rows_gemm(const recur_rows *r, const recur_view *c, size_t n, const recur_view *a,

@@ -81,7 +81,7 @@ static size_t share_plan(recur_call *c, size_t tid, size_t nt, int backward,
 {
     const recur_kernel_table *kt = c->ctx->kt;
     const size_t H = c->m->cfg.hidden_size, I = c->m->cfg.input_size, N = c->N;
-    s->r = (recur_rows){kt, &c->q, tid, nt, NULL};
+    s->r = (recur_rows){kt, &c->q, tid, nt, NULL, NULL, 0};
     *plan = recur_step_plan_make(kt, N, H, nt);
     recur_step_share(plan, N, H, tid, &s->r0, &s->r1, &s->n0, &s->n1);
     size_t rows = s->r1 - s->r0;
@@ -134,15 +134,30 @@ int recur_thread_share_init(recur_call *c, recur_team *team, size_t tid, size_t 
         half->bar = &team->half[*half_dir];
         pk = pk > hpk ? pk : hpk;
     }
-    float *buf = recur_team_buffer(c->ctx, team, tid, nt, pk + recur_gemm_scratch_floats(kt),
-                                   &all->phase);
+    /* GEMMs run one per sequence (ragged or batch-first): room to pack the weights'
+     * columns once (16 MiB at most per thread; beyond, each GEMM packs its own). */
+    size_t pre = 0;
+    const recur_model_config *cfg = &c->m->cfg;
+    if (c->q.len || cfg->seq_layout == RECUR_LAYOUT_BATCH_FIRST) {
+        size_t H = cfg->hidden_size, I = cfg->input_size, O = cfg->output_size;
+        size_t kmax = I > H ? I : H, nmax = kmax;
+        kmax = kmax > O ? kmax : O;
+        nmax = nmax > O ? nmax : O;
+        pre = recur_align16(recur_rows_pre_floats(kt, kmax, nmax, *halves ? nt / 2 : nt));
+        if (pre > ((size_t)4 << 20))
+            pre = 0;
+    }
+    float *buf = recur_team_buffer(c->ctx, team, tid, nt,
+                                   pk + pre + recur_gemm_scratch_floats(kt), &all->phase);
     if (!buf) {
         if (tid == 0)
             c->failed = 1;
         return 0;
     }
     all->packed = half->packed = buf;
-    all->r.gs = half->r.gs = buf + pk;
+    all->r.pre = half->r.pre = pre ? buf + pk : NULL;
+    all->r.pre_floats = half->r.pre_floats = pre;
+    all->r.gs = half->r.gs = buf + pk + pre;
     if (tid == 0) {
         c->ctx->last_pr = *halves ? hplan.pr : plan.pr;
         c->ctx->last_pb = *halves ? hplan.pb : plan.pb;

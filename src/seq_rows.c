@@ -61,11 +61,43 @@ void recur_rows_gemm(const recur_rows *r, const recur_view *c, size_t n, const r
                        c->p, (size_t)c->sn, acc, bias, r->gs);
         return;
     }
-    /* One GEMM per sequence: its rows are evenly spaced in every layout. */
+    /* One GEMM per sequence: its rows are evenly spaced in every layout. With room to
+     * keep them, each thread packs its columns of B once for all the sequences. */
+    const recur_kernel_table *kt = r->kt;
+    size_t nr = kt->gemm_config.nr ? kt->gemm_config.nr : 1, maxm = recur_gemm_prepacked_max_m(kt);
+    size_t tiles = (n + nr - 1) / nr;
+    if (r->pre && maxm && tiles >= r->nt &&
+        recur_rows_pre_floats(kt, k, n, r->nt) <= r->pre_floats) {
+        size_t j0, j1;
+        recur_split_units(n, nr, r->nt, r->tid, &j0, &j1);
+        if (j0 >= j1)
+            return;
+        const float *bj = b + (ptrdiff_t)j0 * csb;
+        recur_gemm_pack_b_all(kt, j1 - j0, k, bj, rsb, csb, r->pre);
+        for (size_t p = 0; p < q->N; p++) {
+            size_t len = recur_seq_len(q, p);
+            const float *a0 = recur_view_row(a, q, 0, p);
+            float *c0 = recur_view_row(c, q, 0, p) + j0;
+            if (len <= maxm)
+                recur_gemm_blocked_prepacked(kt, len, j1 - j0, k, a0, a->st, 1, r->pre, c0,
+                                             (size_t)c->st, acc, bias ? bias + j0 : NULL, r->gs);
+            else
+                recur_par_gemm(kt, 0, 1, len, j1 - j0, k, a0, a->st, 1, bj, rsb, csb, c0,
+                               (size_t)c->st, acc, bias ? bias + j0 : NULL, r->gs);
+        }
+        return;
+    }
     for (size_t p = 0; p < q->N; p++)
         recur_par_gemm(r->kt, r->tid, r->nt, recur_seq_len(q, p), n, k,
                        recur_view_row(a, q, 0, p), a->st, 1, b, rsb, csb,
                        recur_view_row(c, q, 0, p), (size_t)c->st, acc, bias, r->gs);
+}
+
+size_t recur_rows_pre_floats(const recur_kernel_table *kt, size_t kmax, size_t nmax, size_t nt)
+{
+    size_t nr = kt->gemm_config.nr ? kt->gemm_config.nr : 1;
+    size_t tiles = (nmax + nr - 1) / nr, per = (tiles + nt - 1) / nt;
+    return recur_gemm_packed_b_floats(kt, per * nr, kmax);
 }
 
 void recur_rows_gemm_tn(const recur_rows *r, float *c, size_t ldc, size_t m, size_t n,
