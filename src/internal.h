@@ -43,6 +43,7 @@ struct recur_context {
      * (see recur_team_run); adapt = 0 turns this off (tests force threading). */
     size_t solo_calls;
     int adapt;
+    int verbose;            /* RECUR_VERBOSE at creation: 0 silent, 1 calls, 2 + setup */
     /* What the last call did (for tests and measurements). */
     size_t last_team, last_pr, last_pb;
 };
@@ -85,6 +86,10 @@ typedef struct recur_dims {
 
 recur_status recur_dims_check(const recur_rnn *rnn, size_t T, size_t N, recur_dims *d);
 recur_status recur_weights_check(const recur_rnn *rnn, const recur_weights *w);
+
+/* RECUR_VERBOSE's level (0 when unset or not 0..2) and the context-creation line. */
+int recur_verbose_level(void);
+void recur_verbose_context(const recur_context *ctx);
 
 /* CPUs this process may use: affinity mask and cgroup CPU quota (src/cpu_quota.c);
  * 0 when unknown. */

@@ -276,7 +276,11 @@ recur_status recur_call_run_forward(recur_call *c, const int32_t *lengths,
         c->sums = sums ? p + states : NULL;
         c->ys = cfg->output_size ? (ys_direct ? c->y.p : p + states + sums) : NULL;
     }
-    return recur_call_forward(c);
+    uint64_t t0 = c->ctx->verbose ? recur_now_ns() : 0;
+    recur_status st = recur_call_forward(c);
+    if (c->ctx->verbose)
+        recur_verbose_call(c, st, (double)(recur_now_ns() - t0) * 1e-6);
+    return st;
 }
 
 recur_status recur_call_run_backward(recur_call *c, const int32_t *lengths,
@@ -306,7 +310,11 @@ recur_status recur_call_run_backward(recur_call *c, const int32_t *lengths,
     c->dh = p;
     c->dz = need_dz ? p + dh : NULL;
     c->dh0_int = dh0 ? p + dh + dz : NULL;
-    return recur_call_backward(c);
+    uint64_t t0 = c->ctx->verbose ? recur_now_ns() : 0;
+    recur_status st = recur_call_backward(c);
+    if (c->ctx->verbose)
+        recur_verbose_call(c, st, (double)(recur_now_ns() - t0) * 1e-6);
+    return st;
 }
 
 /* ---------------------------------------------------------------- model entry points */
@@ -315,7 +323,7 @@ static recur_status forward_common(recur_context *ctx, const recur_model *m, siz
                                    size_t N, const int32_t *lengths,
                                    const recur_model_weights *w, const float *x,
                                    const float *h0, float *y, float *h_last, void *ws,
-                                   size_t ws_size, int train)
+                                   size_t ws_size, int train, const char *op)
 {
     if (!ctx || !m || !x || (!y && train))
         return RECUR_ERR_NULL_POINTER;
@@ -338,6 +346,7 @@ static recur_status forward_common(recur_context *ctx, const recur_model *m, siz
     }
     recur_call c;
     memset(&c, 0, sizeof c);
+    c.op = op;
     c.ctx = ctx;
     c.m = m;
     c.T = T;
@@ -364,7 +373,8 @@ recur_status recur_model_forward_opt(recur_context *ctx, const recur_model *mode
                                      const recur_model_weights *w, const float *x,
                                      const float *h0, float *y, float *h_last)
 {
-    return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, NULL, 0, 0);
+    return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, NULL, 0, 0,
+                          "onnx_rnn");
 }
 
 recur_status recur_model_forward(recur_context *ctx, const recur_model *model, size_t T,
@@ -373,7 +383,8 @@ recur_status recur_model_forward(recur_context *ctx, const recur_model *model, s
 {
     if (!y)
         return RECUR_ERR_NULL_POINTER;
-    return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, NULL, 0, 0);
+    return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, NULL, 0, 0,
+                          "model_forward");
 }
 
 recur_status recur_model_forward_train(recur_context *ctx, const recur_model *model, size_t T,
@@ -383,7 +394,7 @@ recur_status recur_model_forward_train(recur_context *ctx, const recur_model *mo
                                        void *workspace, size_t workspace_size)
 {
     return forward_common(ctx, model, T, N, lengths, w, x, h0, y, h_last, workspace,
-                          workspace_size, 1);
+                          workspace_size, 1, "model_forward_train");
 }
 
 recur_status recur_model_workspace_size(const recur_model *model, size_t T, size_t N,
@@ -450,6 +461,7 @@ recur_status recur_model_backward(recur_context *ctx, const recur_model *m, size
     }
     recur_call c;
     memset(&c, 0, sizeof c);
+    c.op = "model_backward";
     c.ctx = ctx;
     c.m = m;
     c.T = T;

@@ -143,6 +143,7 @@ void recur_rows_zero_unused(const recur_rows *r, float *data, size_t H, int righ
 /* ---- one forward or backward call (model_forward.c, model_backward.c) */
 
 typedef struct recur_call {
+    const char *op;         /* the entry point's name (RECUR_VERBOSE) */
     recur_context *ctx;
     const recur_model *m;
     recur_seqs q;
@@ -190,6 +191,8 @@ size_t recur_call_inputs(const recur_call *c, size_t l, recur_view v[2], size_t 
 const float *recur_call_bias(const recur_call *c, size_t l, size_t d);
 
 recur_status recur_call_forward(recur_call *c);
+/* RECUR_VERBOSE >= 1: one line on stderr for a finished call (src/verbose.c). */
+void recur_verbose_call(const recur_call *c, recur_status st, double ms);
 recur_status recur_call_backward(recur_call *c);
 /* Team size for this call. */
 size_t recur_call_team(const recur_call *c);

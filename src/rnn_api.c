@@ -64,6 +64,7 @@ static recur_status rnn_forward(recur_context *ctx, const recur_rnn *rnn, size_t
     recur_model_weights mw = {&lw, w->V, w->c};
     recur_call c;
     memset(&c, 0, sizeof c);
+    c.op = train ? "forward_train" : "forward";
     c.ctx = ctx;
     c.m = &m;
     c.T = T;
@@ -157,6 +158,7 @@ recur_status recur_backward(recur_context *ctx, const recur_rnn *rnn, size_t T, 
     recur_model_tensors mg = {&lg, grads->V, grads->c};
     recur_call c;
     memset(&c, 0, sizeof c);
+    c.op = "backward";
     c.ctx = ctx;
     c.m = &m;
     c.T = T;
