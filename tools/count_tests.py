@@ -2,12 +2,15 @@
 """Counts test results from meson testlog.json files: every cmocka test of a cmocka
 program, read from its per-test lines on stdout ("[ RUN      ] name" then
 "[       OK ] name", or "[  SKIPPED ] name" for skip(); a test that started and did
-neither failed, crashes included), and one result for any other test. Prints per-log
-counts and ends with 'N passed, N failed, N skipped'. Exit 1 if any test failed or a
-log is missing or empty."""
+neither failed, crashes included), and one result for any other test. Files ending in
+.xml are JUnit XML reports (pytest --junitxml): one result per <testcase>, failed when it
+has a <failure> or <error> (collection errors included), skipped with <skipped>. Prints
+per-log counts and ends with 'N passed, N failed, N skipped'. Exit 1 if any test failed
+or a log is missing or empty."""
 import json
 import re
 import sys
+import xml.etree.ElementTree as ET
 
 RUN = re.compile(r'^\[ RUN      \] ', re.M)
 OK = re.compile(r'^\[       OK \] ', re.M)
@@ -40,13 +43,26 @@ def count_log(path):
     return passed, failed, skipped
 
 
+def count_junit(path):
+    passed = failed = skipped = 0
+    for case in ET.parse(path).getroot().iter('testcase'):
+        tags = {child.tag for child in case}
+        if tags & {'failure', 'error'}:
+            failed += 1
+        elif 'skipped' in tags:
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped
+
+
 def main(paths):
     total = [0, 0, 0]
     ok = True
     for p in paths:
         try:
-            c = count_log(p)
-        except OSError:
+            c = count_junit(p) if p.endswith('.xml') else count_log(p)
+        except (OSError, ET.ParseError):
             c = (0, 0, 0)
         if sum(c) == 0:
             # A lane that did not build or ran nothing counts as one failure.
