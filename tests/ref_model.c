@@ -21,16 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ref_model.h"
-
-#define REF_U 0x1p-24
-#define REF_ACT_REL 0x1p-21 /* 4 ulp of 2^-23 */
-#define REF_TINY 1e-30
-
-double ref_gamma(size_t k)
-{
-    double ku = (double)k * REF_U;
-    return ku / (1.0 - ku);
-}
+#include "../tools/recur_compare.h" /* u, gamma(K) and the activations' bounds */
 
 size_t ref_dirs(const recur_model_config *c)
 {
@@ -101,27 +92,6 @@ size_t ref_state_off(const ref_spec *s, size_t slot, size_t n)
     return r * s->cfg.hidden_size;
 }
 
-static double act(recur_activation f, double x)
-{
-    switch (f) {
-    case RECUR_ACT_TANH: return tanh(x);
-    case RECUR_ACT_RELU: return x > 0 ? x : 0;
-    case RECUR_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    default: return x;
-    }
-}
-
-static double act_lip(recur_activation f)
-{
-    return f == RECUR_ACT_SIGMOID ? 0.25 : 1.0;
-}
-
-static double act_rel(recur_activation f)
-{
-    return f == RECUR_ACT_TANH || f == RECUR_ACT_SIGMOID || f == RECUR_ACT_SOFTMAX ? REF_ACT_REL
-                                                                                  : 0.0;
-}
-
 static double *dcalloc(size_t n)
 {
     double *p = calloc(n ? n : 1, sizeof(double));
@@ -141,8 +111,8 @@ static void run_direction(const ref_spec *s, const ref_params *p, size_t l, size
     const int rev = c->direction == RECUR_DIR_REVERSE || d == 1;
     const double *W = p->W[slot], *U = p->U[slot], *b = p->b[slot];
     const double *bhh = c->two_biases ? p->b_hh[slot] : NULL;
-    const double gz = ref_gamma(Iin + H + 3), Lf = act_lip(c->hidden_act),
-                 Af = act_rel(c->hidden_act), clip = c->clip;
+    const double gz = cmp_gamma(Iin + H + 3), Lf = cmp_lip(c->hidden_act),
+                 Af = cmp_act_rel(c->hidden_act), clip = c->clip;
     double *h = dcalloc(H), *he = dcalloc(H), *hn = dcalloc(H), *hne = dcalloc(H);
     for (size_t n = 0; n < N; n++) {
         size_t len = ref_len(s, n);
@@ -179,8 +149,8 @@ static void run_direction(const ref_spec *s, const ref_params *p, size_t l, size
                     }
                 }
                 r->zero_gap = fmin(r->zero_gap, az);
-                hn[j] = act(c->hidden_act, z);
-                hne[j] = Lf * (gz * mag + prop) + Af * fabs(hn[j]) + REF_TINY;
+                hn[j] = cmp_act(c->hidden_act, z);
+                hne[j] = Lf * (gz * mag + prop) + Af * fabs(hn[j]) + CMP_TINY;
             }
             memcpy(h, hn, H * sizeof *h);
             memcpy(he, hne, H * sizeof *he);
@@ -210,14 +180,14 @@ static void output_act(recur_activation g, size_t O, const double *z, const doub
             sum += exp(z[o] - mx);
         for (size_t o = 0; o < O; o++) {
             y[o] = exp(z[o] - mx) / sum;
-            ey[o] = y[o] * (2 * emax + 2 * (REF_ACT_REL + 2 * REF_U * zmax) + ref_gamma(O) +
-                            2 * REF_U) + REF_TINY;
+            ey[o] = y[o] * (2 * emax + 2 * (cmp_act_rel(g) + 2 * CMP_U * zmax) + cmp_gamma(O) +
+                            2 * CMP_U) + CMP_TINY;
         }
         return;
     }
     for (size_t o = 0; o < O; o++) {
-        y[o] = act(g, z[o]);
-        ey[o] = act_lip(g) * ez[o] + act_rel(g) * fabs(y[o]) + REF_TINY;
+        y[o] = cmp_act(g, z[o]);
+        ey[o] = cmp_lip(g) * ez[o] + cmp_act_rel(g) * fabs(y[o]) + CMP_TINY;
     }
 }
 
@@ -255,14 +225,14 @@ void ref_model_forward(const ref_spec *s, const ref_params *p, const double *x,
                     xi[H + j] = out[1][rI * H + j], xe[H + j] = oe[1][rI * H + j];
                 } else {
                     xi[j] = a + out[1][rI * H + j];
-                    xe[j] = ea + oe[1][rI * H + j] + REF_U * fabs(xi[j]);
+                    xe[j] = ea + oe[1][rI * H + j] + CMP_U * fabs(xi[j]);
                 }
             }
     }
     /* in / ie now hold x^L, [T][N][Wd]. */
     const size_t Y = ref_y_width(c);
     double *z = dcalloc(Y), *ez = dcalloc(Y), *yv = dcalloc(Y), *ey = dcalloc(Y);
-    const double gv = ref_gamma(Wd + 2);
+    const double gv = cmp_gamma(Wd + 2);
     for (size_t t = 0; t < T; t++)
         for (size_t n = 0; n < N; n++) {
             const double *xl = in + (t * N + n) * Wd, *xle = ie + (t * N + n) * Wd;

@@ -71,7 +71,4 @@ void ref_model_forward(const ref_spec *s, const ref_params *p, const double *x,
 double ref_model_loss(const ref_spec *s, const ref_loss_spec *ls, const ref_params *p,
                       const double *x, const double *h0);
 
-/* u = 2^-24 and gamma(K). */
-double ref_gamma(size_t k);
-
 #endif

@@ -1,16 +1,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "ref_rnn.h"
-
-static double act(recur_activation f, double x)
-{
-    switch (f) {
-    case RECUR_ACT_TANH: return tanh(x);
-    case RECUR_ACT_RELU: return x > 0 ? x : 0;
-    case RECUR_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    default: return x;
-    }
-}
+#include "../tools/recur_compare.h" /* cmp_act: the activations in double */
 
 double ref_loss(const ref_problem *p, const ref_values *v)
 {
@@ -32,7 +23,7 @@ double ref_loss(const ref_problem *p, const ref_values *v)
                     a += v->W[j * I + i] * xt[i];
                 for (size_t k = 0; k < H; k++)
                     a += v->U[j * H + k] * hprev[n * H + k];
-                h[n * H + j] = act(p->f, a);
+                h[n * H + j] = cmp_act(p->f, a);
             }
             size_t rowlen = O ? O : H;
             const double *y = h + n * H;
@@ -51,7 +42,7 @@ double ref_loss(const ref_problem *p, const ref_values *v)
                         z[o] = exp(z[o] - mx) / sum;
                 } else {
                     for (size_t o = 0; o < O; o++)
-                        z[o] = act(p->g, z[o]);
+                        z[o] = cmp_act(p->g, z[o]);
                 }
                 y = z;
             }

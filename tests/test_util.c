@@ -7,26 +7,6 @@ void rng_seed(test_rng *r, uint64_t seed)
     r->s = seed * 0x9E3779B97F4A7C15ULL + 1;
 }
 
-static uint64_t rng_next(test_rng *r)
-{
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 2685821657736338717ULL;
-}
-
-float rng_uniform(test_rng *r, float lo, float hi)
-{
-    double u = (double)(rng_next(r) >> 11) / 9007199254740992.0;
-    return (float)(lo + (hi - lo) * u);
-}
-
-void rng_fill(test_rng *r, float *x, size_t n, float lo, float hi)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = rng_uniform(r, lo, hi);
-}
-
 float *fvec(size_t n)
 {
     float *p = calloc(n ? n : 1, sizeof(float));

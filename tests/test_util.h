@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "recur.h"
+/* The one generator and error-bound helpers of the tests and recur-validate. */
+#include "../tools/recur_compare.h"
 
-/* xorshift64*: deterministic across platforms. */
-typedef struct test_rng { uint64_t s; } test_rng;
+/* recur_compare.h's xorshift64*, seeded from a small number. */
+typedef cmp_rng test_rng;
 void rng_seed(test_rng *r, uint64_t seed);
-float rng_uniform(test_rng *r, float lo, float hi);
-void rng_fill(test_rng *r, float *x, size_t n, float lo, float hi);
+#define rng_uniform cmp_rng_uniform
+#define rng_fill cmp_rng_fill
 
 /* A model plus its parameter storage (one malloc per tensor). */
 typedef struct test_model {

@@ -18,4 +18,5 @@ need_packages() {
 }
 
 # Packages every build of recur uses (the optional features included).
-RECUR_BUILD_PACKAGES="meson ninja-build gcc g++ pkg-config python3 libcmocka-dev libhwloc-dev libbenchmark-dev libdnnl-dev"
+# cmake: the install check builds a CMake consumer (find_package(recur)).
+RECUR_BUILD_PACKAGES="meson ninja-build gcc g++ pkg-config cmake python3 libcmocka-dev libhwloc-dev libbenchmark-dev libdnnl-dev"

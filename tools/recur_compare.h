@@ -2,8 +2,9 @@
  * One ISA against the scalar oracle through the public API only: forward
  * (y, h_last), BPTT (dW, dU, db, dV, dc, dx, dh0) and one SGD step, each element
  * checked against an error bound derived from K*eps and propagated through the
- * recurrence. Header-only; shared by tools/recur_validate.c and
- * tests/simd/test_isa_vs_scalar.c.
+ * recurrence. Header-only; shared by tools/recur_validate.c and the tests, for which
+ * it is also the one home of the random-number generator (cmp_rng) and the
+ * floating-point error constants (CMP_U, CMP_ULP, cmp_gamma).
  *
  * Bound derivation (u = 2^-24, gamma(K) = K u / (1 - K u), "mag" = the sum of the
  * magnitudes |a_i b_i| of a K-term dot product, computed in double from the
@@ -32,7 +33,9 @@
 #include <string.h>
 #include "recur.h"
 
+/* Unit roundoff of float (half an ulp of 1). */
 #define CMP_U 0x1p-24
+/* One ulp of a normal float x is at most |x| * 2^-23. */
 #define CMP_ULP 0x1p-23
 #define CMP_TINY 1e-30
 /* Vector-math bound every ISA's tanh/sigmoid/exp is documented to meet (AVX2 and
@@ -54,10 +57,38 @@ typedef struct cmp_stat {
     const char *worst;                  /* tensor holding the worst ratio */
 } cmp_stat;
 
+/* gamma(k) = k u / (1 - k u): the classic bound on the relative error of a sum (or dot
+ * product) of k terms in any order, relative to the sum of their magnitudes. */
 static inline double cmp_gamma(size_t k)
 {
     double ku = (double)k * CMP_U;
     return ku / (1.0 - ku);
+}
+
+/* xorshift64*: reproducible across platforms. The state is the seed as it is (make it
+ * nonzero); every test and recur-validate draw their data from it. */
+typedef struct cmp_rng {
+    uint64_t s;
+} cmp_rng;
+
+static inline uint64_t cmp_rng_next(cmp_rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [lo, hi): the top 24 bits of one draw. */
+static inline float cmp_rng_uniform(cmp_rng *r, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)((cmp_rng_next(r) >> 40) * 0x1p-24);
+}
+
+static inline void cmp_rng_fill(cmp_rng *r, float *p, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = cmp_rng_uniform(r, lo, hi);
 }
 
 static inline void cmp_note(cmp_stat *s, const char *what, const float *a, const float *b,
@@ -79,6 +110,17 @@ static inline void cmp_note(cmp_stat *s, const char *what, const float *a, const
     }
 }
 
+/* The activation in double: what the float kernels are compared with. */
+static inline double cmp_act(recur_activation f, double x)
+{
+    switch (f) {
+    case RECUR_ACT_TANH: return tanh(x);
+    case RECUR_ACT_RELU: return x > 0 ? x : 0;
+    case RECUR_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    default: return x;
+    }
+}
+
 static inline double cmp_lip(recur_activation f)
 {
     return f == RECUR_ACT_SIGMOID ? 0.25 : 1.0;
@@ -89,14 +131,6 @@ static inline double cmp_act_rel(recur_activation f)
     return (f == RECUR_ACT_TANH || f == RECUR_ACT_SIGMOID || f == RECUR_ACT_SOFTMAX)
                ? CMP_ACT_ULPS * CMP_ULP
                : 0.0;
-}
-
-static inline float cmp_rand(uint64_t *s, float lo, float hi)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return lo + (hi - lo) * (float)(((*s * 0x2545F4914F6CDD1DULL) >> 40) * 0x1p-24);
 }
 
 typedef struct cmp_buf {
@@ -184,22 +218,22 @@ static inline int cmp_check(recur_context *ref_ctx, recur_context *isa_ctx, cons
     if (recur_rnn_create(&rnn, &cfg) != RECUR_OK || recur_rnn_create(&rnn_h, &cfg_h) != RECUR_OK)
         return -1;
 
-    uint64_t rs = seed * 2654435761u + 1;
+    cmp_rng rs = {seed * 2654435761u + 1};
     cmp_buf in;
     float ws_ = 1.0f / sqrtf((float)I), us = 1.0f / sqrtf((float)H);
     in.W = malloc(H * I * 4), in.U = malloc(H * H * 4), in.b = malloc(H * 4);
     in.V = malloc((O * H + 1) * 4), in.c = malloc((O + 1) * 4);
     in.x = malloc(TN * I * 4), in.h0 = malloc(N * H * 4);
     in.dy = malloc(TN * Y * 4), in.dhl = malloc(N * H * 4);
-    for (size_t i = 0; i < H * I; i++) in.W[i] = cmp_rand(&rs, -ws_, ws_);
-    for (size_t i = 0; i < H * H; i++) in.U[i] = cmp_rand(&rs, -us, us);
-    for (size_t i = 0; i < H; i++) in.b[i] = cmp_rand(&rs, -0.5f, 0.5f);
-    for (size_t i = 0; i < O * H; i++) in.V[i] = cmp_rand(&rs, -us, us);
-    for (size_t i = 0; i < O; i++) in.c[i] = cmp_rand(&rs, -0.5f, 0.5f);
-    for (size_t i = 0; i < TN * I; i++) in.x[i] = cmp_rand(&rs, -1, 1);
-    for (size_t i = 0; i < N * H; i++) in.h0[i] = cmp_rand(&rs, -0.5f, 0.5f);
-    for (size_t i = 0; i < TN * Y; i++) in.dy[i] = cmp_rand(&rs, -1, 1);
-    for (size_t i = 0; i < N * H; i++) in.dhl[i] = cmp_rand(&rs, -1, 1);
+    cmp_rng_fill(&rs, in.W, H * I, -ws_, ws_);
+    cmp_rng_fill(&rs, in.U, H * H, -us, us);
+    cmp_rng_fill(&rs, in.b, H, -0.5f, 0.5f);
+    cmp_rng_fill(&rs, in.V, O * H, -us, us);
+    cmp_rng_fill(&rs, in.c, O, -0.5f, 0.5f);
+    cmp_rng_fill(&rs, in.x, TN * I, -1, 1);
+    cmp_rng_fill(&rs, in.h0, N * H, -0.5f, 0.5f);
+    cmp_rng_fill(&rs, in.dy, TN * Y, -1, 1);
+    cmp_rng_fill(&rs, in.dhl, N * H, -1, 1);
 
     cmp_out r, a;
     cmp_out_alloc(&r, s, &in);

@@ -12,12 +12,10 @@
  */
 #include <arm_neon.h>
 #include "neon_kernels.h"
-#include "f32_vmath__neon.h"
+#include "neon_math.h"
 
 #define PR 8 /* rows per panel */
 #define NB 4 /* batch rows per block */
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 size_t recur_f32_packed_rec_floats__neon(size_t h, size_t rows)
 {
@@ -52,8 +50,8 @@ void recur_f32_pack_rec__neon(size_t h, size_t rows, const float *m, ptrdiff_t r
 
 /* acc[j] = panel * x_j (8 rows) for the nb batch rows x_j = x + j*ldx; nb is a
  * constant at every call site, so the loops over j unroll into registers. */
-static ALWAYS_INLINE void panel_dot(size_t nb, size_t h, const float *w, const float *x,
-                                    size_t ldx, float32x4_t acc[NB][2])
+RECUR_NEON_INLINE void panel_dot(size_t nb, size_t h, const float *w, const float *x,
+                                 size_t ldx, float32x4_t acc[NB][2])
 {
     for (size_t j = 0; j < nb; j++)
         acc[j][0] = acc[j][1] = vdupq_n_f32(0.0f);
@@ -111,7 +109,7 @@ static void panel_dot_1(size_t h, const float *w, const float *x, float32x4_t ac
 }
 
 /* Loads rv <= 8 floats (zeros beyond) into two quads. */
-static ALWAYS_INLINE void load8(const float *p, size_t rv, float32x4_t *v0, float32x4_t *v1)
+RECUR_NEON_INLINE void load8(const float *p, size_t rv, float32x4_t *v0, float32x4_t *v1)
 {
     if (rv == PR) {
         *v0 = vld1q_f32(p);
@@ -125,7 +123,7 @@ static ALWAYS_INLINE void load8(const float *p, size_t rv, float32x4_t *v0, floa
     *v1 = vld1q_f32(t + 4);
 }
 
-static ALWAYS_INLINE void store8(float *p, size_t rv, float32x4_t v0, float32x4_t v1)
+RECUR_NEON_INLINE void store8(float *p, size_t rv, float32x4_t v0, float32x4_t v1)
 {
     if (rv == PR) {
         vst1q_f32(p, v0);
@@ -140,15 +138,15 @@ static ALWAYS_INLINE void store8(float *p, size_t rv, float32x4_t v0, float32x4_
 }
 
 /* out = f(pre + acc) for nb batch rows of one panel. */
-static ALWAYS_INLINE void rnn_epilogue(size_t nb, size_t rv, float32x4_t acc[NB][2],
-                                       const float *pre, size_t ld_pre, float *out,
-                                       size_t ld_out, recur_activation f)
+RECUR_NEON_INLINE void rnn_epilogue(size_t nb, size_t rv, float32x4_t acc[NB][2],
+                                    const float *pre, size_t ld_pre, float *out,
+                                    size_t ld_out, recur_activation f)
 {
     for (size_t j = 0; j < nb; j++) {
         float32x4_t p0, p1;
         load8(pre + j * ld_pre, rv, &p0, &p1);
-        float32x4_t v0 = recur_f32_vact__neon(f, vaddq_f32(p0, acc[j][0]));
-        float32x4_t v1 = recur_f32_vact__neon(f, vaddq_f32(p1, acc[j][1]));
+        float32x4_t v0 = recur_neon_act(f, vaddq_f32(p0, acc[j][0]));
+        float32x4_t v1 = recur_neon_act(f, vaddq_f32(p1, acc[j][1]));
         store8(out + j * ld_out, rv, v0, v1);
     }
 }
@@ -181,10 +179,10 @@ void recur_f32_rnn_step__neon(size_t batch, size_t h, size_t rows, const float *
 }
 
 /* da = (dh + acc) * f'(hcur) for nb batch rows of one panel; dh may be NULL. */
-static ALWAYS_INLINE void bptt_epilogue(size_t nb, size_t rv, float32x4_t acc[NB][2],
-                                        const float *dh, size_t ld_dh, const float *hcur,
-                                        size_t ld_h, float *da, size_t ld_da,
-                                        recur_activation f)
+RECUR_NEON_INLINE void bptt_epilogue(size_t nb, size_t rv, float32x4_t acc[NB][2],
+                                     const float *dh, size_t ld_dh, const float *hcur,
+                                     size_t ld_h, float *da, size_t ld_da,
+                                     recur_activation f)
 {
     for (size_t j = 0; j < nb; j++) {
         float32x4_t g0 = acc[j][0], g1 = acc[j][1], h0, h1;
@@ -195,8 +193,8 @@ static ALWAYS_INLINE void bptt_epilogue(size_t nb, size_t rv, float32x4_t acc[NB
             g1 = vaddq_f32(d1, g1);
         }
         load8(hcur + j * ld_h, rv, &h0, &h1);
-        g0 = vmulq_f32(g0, recur_f32_vact_grad__neon(f, h0));
-        g1 = vmulq_f32(g1, recur_f32_vact_grad__neon(f, h1));
+        g0 = recur_neon_mul_act_grad(f, g0, h0);
+        g1 = recur_neon_mul_act_grad(f, g1, h1);
         store8(da + j * ld_da, rv, g0, g1);
     }
 }

@@ -1,5 +1,5 @@
 /*
- * Documented accuracy of the NEON vector math (f32_vmath__neon.h), in ulp of the
+ * Documented accuracy of the NEON vector math (neon_math.h), in ulp of the
  * correctly rounded float result, against libm in double over EVERY float in
  * [-20, 20] (all 2,202,009,602 bit patterns). tests/simd/test_ukernels.c re-checks a
  * strided subset of that range and asserts these bounds. Plain constants, so tests

@@ -8,7 +8,6 @@ void recur_f32_gemm_ukernel__neon_8x12(size_t kc, const float *a, const float *b
                                        size_t ldc, size_t m, size_t n, int accumulate, const float *bias);
 
 void recur_f32_activate__neon(recur_activation f, size_t n, float *x);
-void recur_f32_exp__neon(size_t n, float *x);
 void recur_f32_softmax_rows__neon(size_t rows, size_t cols, float *x);
 
 size_t recur_f32_packed_rec_floats__neon(size_t h, size_t rows);

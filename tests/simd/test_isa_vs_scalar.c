@@ -25,9 +25,9 @@ static const size_t dims[] = {1, 3, 15, 16, 17, 31, 33, 63, 65, 127, 129};
 /* Multiply-adds per shape, so the debug build stays well under a minute. */
 #define MAX_WORK 600000.0
 
-static size_t pick(simd_rng *r)
+static size_t pick(cmp_rng *r)
 {
-    return dims[simd_rng_next(r) % N_DIMS];
+    return dims[cmp_rng_next(r) % N_DIMS];
 }
 
 static void test_vs_scalar(void **state)
@@ -46,7 +46,7 @@ static void test_vs_scalar(void **state)
                                           RECUR_ACT_IDENTITY};
     static const recur_activation gs[] = {RECUR_ACT_IDENTITY, RECUR_ACT_SOFTMAX,
                                           RECUR_ACT_SIGMOID, RECUR_ACT_TANH};
-    simd_rng rng = {0xC0FFEEULL + (uint64_t)isa};
+    cmp_rng rng = {0xC0FFEEULL + (uint64_t)isa};
     double worst[3] = {0, 0, 0};
     for (int i = 0; i < N_SHAPES; i++) {
         cmp_shape s;

@@ -110,7 +110,7 @@ static double *dbuf(size_t n)
     return p;
 }
 
-static void inputs_make(minputs *in, const mshape *s, simd_rng *r)
+static void inputs_make(minputs *in, const mshape *s, cmp_rng *r)
 {
     memset(in, 0, sizeof *in);
     size_t H = s->H, T = s->T, N = s->N;
@@ -125,29 +125,29 @@ static void inputs_make(minputs *in, const mshape *s, simd_rng *r)
         float ws = 1.0f / sqrtf((float)w), us = 1.0f / sqrtf((float)H);
         in->W[k] = fbuf(H * w), in->U[k] = fbuf(H * H);
         in->b[k] = fbuf(H), in->bhh[k] = fbuf(H);
-        simd_fill(r, in->W[k], H * w, -ws, ws);
-        simd_fill(r, in->U[k], H * H, -us, us);
-        simd_fill(r, in->b[k], H, -0.5f, 0.5f);
-        simd_fill(r, in->bhh[k], H, -0.3f, 0.3f);
+        cmp_rng_fill(r, in->W[k], H * w, -ws, ws);
+        cmp_rng_fill(r, in->U[k], H * H, -us, us);
+        cmp_rng_fill(r, in->b[k], H, -0.5f, 0.5f);
+        cmp_rng_fill(r, in->bhh[k], H, -0.3f, 0.3f);
     }
     float vs = 1.0f / sqrtf((float)in->OW);
     in->V = fbuf(s->O * in->OW), in->c = fbuf(s->O);
-    simd_fill(r, in->V, s->O * in->OW, -vs, vs);
-    simd_fill(r, in->c, s->O, -0.5f, 0.5f);
+    cmp_rng_fill(r, in->V, s->O * in->OW, -vs, vs);
+    cmp_rng_fill(r, in->c, s->O, -0.5f, 0.5f);
     if (s->ragged) {
         in->len = calloc(N, sizeof *in->len);
         assert_non_null(in->len);
         for (size_t n = 0; n < N; n++)
-            in->len[n] = 1 + (int32_t)(simd_rng_next(r) % T);
+            in->len[n] = 1 + (int32_t)(cmp_rng_next(r) % T);
         if (N > 1) /* one full-length row; a single sequence may end early */
-            in->len[simd_rng_next(r) % N] = (int32_t)T;
+            in->len[cmp_rng_next(r) % N] = (int32_t)T;
     }
     size_t nx = T * N * s->I, ny = T * N * in->Yw, ns = in->LD * N * H;
     in->x = fbuf(nx), in->dy = fbuf(ny), in->h0 = fbuf(ns), in->dhl = fbuf(ns);
-    simd_fill(r, in->x, nx, -1, 1);
-    simd_fill(r, in->dy, ny, -1, 1);
-    simd_fill(r, in->h0, ns, -0.5f, 0.5f);
-    simd_fill(r, in->dhl, ns, -1, 1);
+    cmp_rng_fill(r, in->x, nx, -1, 1);
+    cmp_rng_fill(r, in->dy, ny, -1, 1);
+    cmp_rng_fill(r, in->h0, ns, -0.5f, 0.5f);
+    cmp_rng_fill(r, in->dhl, ns, -1, 1);
     in->lx = fbuf(nx), in->ldy = fbuf(ny), in->lh0 = fbuf(ns), in->ldhl = fbuf(ns);
     for (size_t t = 0; t < T; t++)
         for (size_t n = 0; n < N; n++) {
@@ -366,13 +366,8 @@ static void ref_forward(mref *R, const mshape *s, const minputs *in)
                             double q2 = (double)Ur[i] * hp[i];
                             v += q2, mag += fabs(q2), prop += fabs(Ur[i]) * ehp[i];
                         }
-                        double zc = clip > 0 ? fmin(fmax(v, -clip), clip) : v, hv;
-                        switch (s->f) {
-                        case RECUR_ACT_TANH: hv = tanh(zc); break;
-                        case RECUR_ACT_RELU: hv = zc > 0 ? zc : 0; break;
-                        case RECUR_ACT_SIGMOID: hv = 1 / (1 + exp(-zc)); break;
-                        default: hv = zc; break;
-                        }
+                        double zc = clip > 0 ? fmin(fmax(v, -clip), clip) : v;
+                        double hv = cmp_act(s->f, zc);
                         size_t at = r * H + j;
                         R->z[k][at] = v;
                         R->ez[k][at] = gk * mag + prop;
@@ -432,13 +427,7 @@ static void ref_forward(mref *R, const mshape *s, const minputs *in)
                 for (size_t o = 0; o < O; o++)
                     sum += exp(zo[o] - mx);
             for (size_t o = 0; o < O; o++) {
-                double yv;
-                switch (s->g) {
-                case RECUR_ACT_SOFTMAX: yv = exp(zo[o] - mx) / sum; break;
-                case RECUR_ACT_SIGMOID: yv = 1 / (1 + exp(-zo[o])); break;
-                case RECUR_ACT_TANH: yv = tanh(zo[o]); break;
-                default: yv = zo[o]; break;
-                }
+                double yv = s->g == RECUR_ACT_SOFTMAX ? exp(zo[o] - mx) / sum : cmp_act(s->g, zo[o]);
                 R->y[r * O + o] = yv;
                 if (s->g == RECUR_ACT_SOFTMAX)
                     R->ey[r * O + o] = fabs(yv) * (2 * emax + 2 * (Ag + CMP_U * 2 * zmax) +
@@ -689,9 +678,9 @@ static void compare_all(const mshape *s, const minputs *in, const mresult *a,
 
 /* ---------------------------------------------------------------- shapes */
 
-static size_t pick_h(simd_rng *r)
+static size_t pick_h(cmp_rng *r)
 {
-    return hdims[simd_rng_next(r) % N_HDIMS];
+    return hdims[cmp_rng_next(r) % N_HDIMS];
 }
 
 static double step_work(const mshape *s)
@@ -704,7 +693,7 @@ static double step_work(const mshape *s)
     return w + (double)s->N * s->O * OW;
 }
 
-static void make_shape(mshape *s, int i, simd_rng *r)
+static void make_shape(mshape *s, int i, cmp_rng *r)
 {
     static const recur_activation fs[] = {RECUR_ACT_TANH, RECUR_ACT_RELU, RECUR_ACT_SIGMOID,
                                           RECUR_ACT_IDENTITY};
@@ -719,21 +708,21 @@ static void make_shape(mshape *s, int i, simd_rng *r)
     s->seq = (recur_layout)((i / 6) % 2);
     s->ragged = (i / 12) % 2;
     s->L = 1 + (size_t)((i / 24 + i) % 3);
-    s->state = (recur_layout)(simd_rng_next(r) % 2);
-    s->clip = simd_rng_next(r) % 2 ? 0.3f + 1.2f * simd_rng_uniform(r, 0, 1) : 0.0f;
-    s->two_biases = (int)(simd_rng_next(r) % 2);
-    s->with_h0 = simd_rng_next(r) % 4 != 0;
-    s->with_dhl = simd_rng_next(r) % 4 != 0;
-    s->f = fs[simd_rng_next(r) % 4];
-    s->O = os[simd_rng_next(r) % 4];
-    s->g = gs[simd_rng_next(r) % 4];
-    s->dy_kind = s->O && simd_rng_next(r) % 3 == 0 ? RECUR_DY_LOGITS : RECUR_DY_OUTPUT;
-    s->window = simd_rng_next(r) % 5 == 0 ? 1 + simd_rng_next(r) % 4 : 0;
+    s->state = (recur_layout)(cmp_rng_next(r) % 2);
+    s->clip = cmp_rng_next(r) % 2 ? 0.3f + 1.2f * cmp_rng_uniform(r, 0, 1) : 0.0f;
+    s->two_biases = (int)(cmp_rng_next(r) % 2);
+    s->with_h0 = cmp_rng_next(r) % 4 != 0;
+    s->with_dhl = cmp_rng_next(r) % 4 != 0;
+    s->f = fs[cmp_rng_next(r) % 4];
+    s->O = os[cmp_rng_next(r) % 4];
+    s->g = gs[cmp_rng_next(r) % 4];
+    s->dy_kind = s->O && cmp_rng_next(r) % 3 == 0 ? RECUR_DY_LOGITS : RECUR_DY_OUTPUT;
+    s->window = cmp_rng_next(r) % 5 == 0 ? 1 + cmp_rng_next(r) % 4 : 0;
     s->H = pick_h(r);
     s->I = pick_h(r);
-    s->N = ndims[simd_rng_next(r) % N_NDIMS];
+    s->N = ndims[cmp_rng_next(r) % N_NDIMS];
     s->y_dir_major = s->dir == RECUR_DIR_BIDIRECTIONAL && s->merge == RECUR_MERGE_CONCAT &&
-                     s->seq == RECUR_LAYOUT_TIME_MAJOR && s->O == 0 && simd_rng_next(r) % 2;
+                     s->seq == RECUR_LAYOUT_TIME_MAJOR && s->O == 0 && cmp_rng_next(r) % 2;
     /* Big shapes: fewer sequences, then fewer layers, then fewer steps (at least
      * T_MIN, so that the recurrence and the lengths have something to do). */
     while (step_work(s) * T_MIN > MAX_WORK && s->N > 1)
@@ -766,7 +755,7 @@ static void test_model_vs_scalar(void **state)
     assert_int_equal(recur_context_set_isa(ctx, isa), RECUR_OK);
     assert_int_equal(recur_context_isa(ctx), isa);
 
-    simd_rng rng = {0x5EEDF00DULL + (uint64_t)isa};
+    cmp_rng rng = {0x5EEDF00DULL + (uint64_t)isa};
     double worst[2] = {0, 0};
     char what[512];
     for (int i = 0; i < N_SHAPES; i++) {

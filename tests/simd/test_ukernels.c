@@ -24,6 +24,9 @@
 #endif
 #endif
 
+/* Absolute slack for results in the subnormal range. */
+#define SIMD_TINY 1e-35
+
 static const recur_kernel_table *table_or_skip(void **state)
 {
     recur_isa isa = *(const recur_isa *)*state;
@@ -47,13 +50,13 @@ static float *falloc(size_t n)
  * is a sum of K products (plus C when accumulating), so in any summation order
  * |c - exact| <= gamma(K + 1) * (|c0| + sum_k |A(i,k)| |B(k,j)|).
  */
-static void check_gemm(const recur_kernel_table *kt, simd_rng *rng, size_t m, size_t n,
+static void check_gemm(const recur_kernel_table *kt, cmp_rng *rng, size_t m, size_t n,
                        size_t k, int trans_a, int trans_b, int accumulate, float *scratch)
 {
     float *a = falloc(m * k + 1), *b = falloc(k * n + 1), *c = falloc(m * n + 1);
-    simd_fill(rng, a, m * k, -1.0f, 1.0f);
-    simd_fill(rng, b, k * n, -1.0f, 1.0f);
-    simd_fill(rng, c, m * n, -1.0f, 1.0f);
+    cmp_rng_fill(rng, a, m * k, -1.0f, 1.0f);
+    cmp_rng_fill(rng, b, k * n, -1.0f, 1.0f);
+    cmp_rng_fill(rng, c, m * n, -1.0f, 1.0f);
     float *c0 = falloc(m * n + 1);
     memcpy(c0, c, m * n * sizeof(float));
     ptrdiff_t rsa = trans_a ? 1 : (ptrdiff_t)k, csa = trans_a ? (ptrdiff_t)m : 1;
@@ -68,7 +71,7 @@ static void check_gemm(const recur_kernel_table *kt, simd_rng *rng, size_t m, si
                 s += t;
                 mag += fabs(t);
             }
-            double err = fabs(c[i * n + j] - s), tol = simd_gamma(k + 1) * mag + SIMD_TINY;
+            double err = fabs(c[i * n + j] - s), tol = cmp_gamma(k + 1) * mag + SIMD_TINY;
             if (!(err <= tol))
                 fail_msg("gemm %zux%zux%zu ta=%d tb=%d acc=%d at (%zu,%zu): err %g > %g",
                          m, n, k, trans_a, trans_b, accumulate, i, j, err, tol);
@@ -85,7 +88,7 @@ static void test_gemm_edges(void **state)
     const recur_kernel_table *kt = table_or_skip(state);
     const recur_gemm_config *g = &kt->gemm_config;
     float *scratch = falloc(recur_gemm_scratch_floats(kt));
-    simd_rng rng = {0x1234567ULL};
+    cmp_rng rng = {0x1234567ULL};
     /* Around one tile, the MC block, and across the KC block boundary. */
     size_t ms[] = {1, g->mr - 1, g->mr, g->mr + 1, 2 * g->mr + 3, g->mc + 5};
     size_t ns[] = {1, g->nr - 1, g->nr, g->nr + 1, 2 * g->nr + 5};
@@ -141,16 +144,6 @@ static double exp_ulp(recur_isa isa)
     }
 }
 
-static double act_ref(recur_activation f, double x)
-{
-    switch (f) {
-    case RECUR_ACT_TANH: return tanh(x);
-    case RECUR_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case RECUR_ACT_RELU: return x > 0 ? x : 0;
-    default: return x;
-    }
-}
-
 /* Size of one ulp at the float nearest to r (subnormal spacing below FLT_MIN). */
 static double ulp_at(double r)
 {
@@ -185,7 +178,7 @@ static void check_act_sweep(const recur_kernel_table *kt, recur_activation f, do
             memcpy(out, in, cnt * sizeof(float));
             kt->activate(f, cnt, out);
             for (size_t i = 0; i < cnt; i++) {
-                double r = act_ref(f, in[i]);
+                double r = cmp_act(f, in[i]);
                 double e = fabs(out[i] - r) / ulp_at(r);
                 if (!(e <= worst)) {
                     worst = e;
@@ -255,12 +248,12 @@ static void test_softmax(void **state)
     double eu = exp_ulp(kt->isa);
     if (eu == 0.0)
         skip();
-    simd_rng rng = {99};
+    cmp_rng rng = {99};
     const size_t colss[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100};
     for (size_t ic = 0; ic < sizeof colss / sizeof colss[0]; ic++) {
         size_t cols = colss[ic], rows = 5;
         float *x = falloc(rows * cols), *x0 = falloc(rows * cols);
-        simd_fill(&rng, x, rows * cols, -30.0f, 30.0f);
+        cmp_rng_fill(&rng, x, rows * cols, -30.0f, 30.0f);
         memcpy(x0, x, rows * cols * sizeof(float));
         kt->softmax_rows(rows, cols, x);
         for (size_t r = 0; r < rows; r++) {
@@ -272,7 +265,7 @@ static void test_softmax(void **state)
                 sum += exp(row[j] - mx);
                 spread = fmax(spread, mx - row[j]);
             }
-            double rel = 2.0 * (eu * SIMD_ULP_REL + SIMD_U * spread) + simd_gamma(cols) + 2 * SIMD_U;
+            double rel = 2.0 * (eu * CMP_ULP + CMP_U * spread) + cmp_gamma(cols) + 2 * CMP_U;
             for (size_t j = 0; j < cols; j++) {
                 double p = exp(row[j] - mx) / sum;
                 double err = fabs(x[r * cols + j] - p);
@@ -309,7 +302,7 @@ static double act_ulps(recur_isa isa, recur_activation f)
  * activation's Lipschitz constant times dz, plus its documented ulps at ref. */
 static double act_tol(recur_activation f, double dz, double ref, double ulps)
 {
-    return lipschitz(f) * dz + ulps * SIMD_ULP_REL * (fabs(ref) + dz) + SIMD_TINY;
+    return lipschitz(f) * dz + ulps * CMP_ULP * (fabs(ref) + dz) + SIMD_TINY;
 }
 
 /*
@@ -318,16 +311,16 @@ static double act_tol(recur_activation f, double dz, double ref, double ulps)
  * aliasing out. z = pre + sum_k M h has H+1 terms: |dz| <= gamma(H+1) * (|pre| +
  * sum |M||h|); then |out - f(z)| <= L |dz| + ulps * ulp(f).
  */
-static void check_rnn_step(const recur_kernel_table *kt, simd_rng *rng, size_t h, size_t r0,
+static void check_rnn_step(const recur_kernel_table *kt, cmp_rng *rng, size_t h, size_t r0,
                            size_t rows, size_t batch, int transposed, recur_activation f)
 {
     size_t ld = h + 5;
     float *m = falloc(h * h), *hp = falloc(batch * ld), *io = falloc(batch * ld);
     float *pre = falloc(batch * ld);
     float *packed = falloc(kt->packed_rec_floats(h, rows));
-    simd_fill(rng, m, h * h, -1.0f, 1.0f);
-    simd_fill(rng, hp, batch * ld, -1.0f, 1.0f);
-    simd_fill(rng, io, batch * ld, -2.0f, 2.0f);
+    cmp_rng_fill(rng, m, h * h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, hp, batch * ld, -1.0f, 1.0f);
+    cmp_rng_fill(rng, io, batch * ld, -2.0f, 2.0f);
     memcpy(pre, io, batch * ld * sizeof(float));
     ptrdiff_t rs = transposed ? 1 : (ptrdiff_t)h, cs = transposed ? (ptrdiff_t)h : 1;
     const float *mslice = m + (ptrdiff_t)r0 * rs;
@@ -348,7 +341,7 @@ static void check_rnn_step(const recur_kernel_table *kt, simd_rng *rng, size_t h
                 z += t;
                 mag += fabs(t);
             }
-            double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
+            double dz = cmp_gamma(h + 1) * mag, ref = cmp_act(f, z);
             double tol = act_tol(f, dz, ref, ulps);
             if (!(fabs(got - ref) <= tol))
                 fail_msg("rnn_step H=%zu rows=%zu@%zu N=%zu T=%d f=%d: (%zu,%zu) %g vs %g (tol %g)",
@@ -367,7 +360,7 @@ static void check_rnn_step(const recur_kernel_table *kt, simd_rng *rng, size_t h
  * da = g * f'(y) with f' from the saved output y in at most 2 roundings, the product one
  * more: |da - exact| <= |f'| |dg| + 3u |g f'|. dh aliases da, as in the driver.
  */
-static void check_bptt_step(const recur_kernel_table *kt, simd_rng *rng, size_t h, size_t r0,
+static void check_bptt_step(const recur_kernel_table *kt, cmp_rng *rng, size_t h, size_t r0,
                             size_t rows, size_t batch, int with_next, int with_dh,
                             recur_activation f)
 {
@@ -375,14 +368,14 @@ static void check_bptt_step(const recur_kernel_table *kt, simd_rng *rng, size_t 
     float *m = falloc(h * h), *dn = falloc(batch * ld), *io = falloc(batch * ld);
     float *dh = falloc(batch * ld), *y = falloc(batch * ld);
     float *packed = falloc(kt->packed_rec_floats(h, rows));
-    simd_fill(rng, m, h * h, -1.0f, 1.0f);
-    simd_fill(rng, dn, batch * ld, -1.0f, 1.0f);
-    simd_fill(rng, io, batch * ld, -1.0f, 1.0f);
+    cmp_rng_fill(rng, m, h * h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, dn, batch * ld, -1.0f, 1.0f);
+    cmp_rng_fill(rng, io, batch * ld, -1.0f, 1.0f);
     memcpy(dh, io, batch * ld * sizeof(float));
     /* Saved outputs in f's range (relu: some exact zeros). */
     for (size_t i = 0; i < batch * ld; i++) {
-        float v = simd_rng_uniform(rng, -3.0f, 3.0f);
-        y[i] = (float)act_ref(f, v);
+        float v = cmp_rng_uniform(rng, -3.0f, 3.0f);
+        y[i] = (float)cmp_act(f, v);
     }
     const float *mslice = m + (ptrdiff_t)r0 * 1; /* rows of M^T: element (r,k) = m[k*h + r] */
     kt->pack_rec(h, rows, mslice, 1, (ptrdiff_t)h, packed);
@@ -411,7 +404,7 @@ static void check_bptt_step(const recur_kernel_table *kt, simd_rng *rng, size_t 
             default: fp = 1.0;
             }
             double ref = g * fp;
-            double tol = fabs(fp) * simd_gamma(h + 1) * mag + 3 * SIMD_U * fabs(fp) * (fabs(g) + simd_gamma(h + 1) * mag) + SIMD_TINY;
+            double tol = fabs(fp) * cmp_gamma(h + 1) * mag + 3 * CMP_U * fabs(fp) * (fabs(g) + cmp_gamma(h + 1) * mag) + SIMD_TINY;
             if (!(fabs(got - ref) <= tol))
                 fail_msg("bptt_step H=%zu rows=%zu@%zu N=%zu next=%d dh=%d f=%d: (%zu,%zu) %g vs %g",
                          h, rows, r0, batch, with_next, with_dh, (int)f, n, r, (double)got, ref);
@@ -431,7 +424,7 @@ static const size_t step_batch[] = {1, 2, 3, 5, 7, 12, 13, 25};
 static void test_rnn_step(void **state)
 {
     const recur_kernel_table *kt = table_or_skip(state);
-    simd_rng rng = {7};
+    cmp_rng rng = {7};
     for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++)
         for (size_t ib = 0; ib < sizeof step_batch / sizeof step_batch[0]; ib++)
             for (size_t ia = 0; ia < 4; ia++) {
@@ -446,7 +439,7 @@ static void test_rnn_step(void **state)
 static void test_bptt_step(void **state)
 {
     const recur_kernel_table *kt = table_or_skip(state);
-    simd_rng rng = {8};
+    cmp_rng rng = {8};
     for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++)
         for (size_t ib = 0; ib < sizeof step_batch / sizeof step_batch[0]; ib++)
             for (size_t ia = 0; ia < 4; ia++) {
@@ -466,15 +459,15 @@ static void test_bptt_step(void **state)
  * in == 0: the unfused form, x holds the input terms ([T][h]) and wpacked is NULL;
  * then z = x_t + U h_{t-1} has H+1 terms.
  */
-static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T, size_t in,
+static void check_rnn_seq(const recur_kernel_table *kt, cmp_rng *rng, size_t T, size_t in,
                           size_t h, recur_activation f)
 {
     if (in == 0) {
         float *u = falloc(h * h), *x = falloc(T * h), *h0 = falloc(h), *hs = falloc(T * h);
         float *up = falloc(kt->packed_rec_floats(h, h));
-        simd_fill(rng, u, h * h, -1.0f, 1.0f);
-        simd_fill(rng, x, T * h, -2.0f, 2.0f);
-        simd_fill(rng, h0, h, -1.0f, 1.0f);
+        cmp_rng_fill(rng, u, h * h, -1.0f, 1.0f);
+        cmp_rng_fill(rng, x, T * h, -2.0f, 2.0f);
+        cmp_rng_fill(rng, h0, h, -1.0f, 1.0f);
         memcpy(hs, x, T * h * sizeof(float)); /* in place, as the driver calls it */
         kt->pack_rec(h, h, u, (ptrdiff_t)h, 1, up);
         kt->rnn_seq(T, 0, h, NULL, up, NULL, hs, h0, hs, f);
@@ -488,7 +481,7 @@ static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T,
                     z += v;
                     mag += fabs(v);
                 }
-                double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
+                double dz = cmp_gamma(h + 1) * mag, ref = cmp_act(f, z);
                 double tol = act_tol(f, dz, ref, ulps);
                 float got = hs[t * h + r];
                 if (!(fabs(got - ref) <= tol))
@@ -506,11 +499,11 @@ static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T,
     float *w = falloc(h * in), *u = falloc(h * h), *b = falloc(h), *x = falloc(T * in);
     float *h0 = falloc(h), *hs = falloc(T * h + 1);
     float *wp = falloc(kt->packed_rec_floats(in, h)), *up = falloc(kt->packed_rec_floats(h, h));
-    simd_fill(rng, w, h * in, -1.0f, 1.0f);
-    simd_fill(rng, u, h * h, -1.0f, 1.0f);
-    simd_fill(rng, b, h, -1.0f, 1.0f);
-    simd_fill(rng, x, T * in, -1.0f, 1.0f);
-    simd_fill(rng, h0, h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, w, h * in, -1.0f, 1.0f);
+    cmp_rng_fill(rng, u, h * h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, b, h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, x, T * in, -1.0f, 1.0f);
+    cmp_rng_fill(rng, h0, h, -1.0f, 1.0f);
     hs[T * h] = 42.0f; /* past the end: untouched */
     kt->pack_rec(in, h, w, (ptrdiff_t)in, 1, wp);
     kt->pack_rec(h, h, u, (ptrdiff_t)h, 1, up);
@@ -530,7 +523,7 @@ static void check_rnn_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T,
                 z += v;
                 mag += fabs(v);
             }
-            double dz = simd_gamma(in + h + 1) * mag, ref = act_ref(f, z);
+            double dz = cmp_gamma(in + h + 1) * mag, ref = cmp_act(f, z);
             double tol = act_tol(f, dz, ref, ulps);
             float got = hs[t * h + r];
             if (!(fabs(got - ref) <= tol))
@@ -555,7 +548,7 @@ static void test_rnn_seq(void **state)
     if (!kt->rnn_seq)
         skip();
     static const size_t ins[] = {0, 1, 5, 32, 67};
-    simd_rng rng = {9};
+    cmp_rng rng = {9};
     for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++) {
         size_t h = step_h[ih];
         if (h > kt->rnn_seq_max_h)
@@ -576,15 +569,15 @@ static void test_rnn_seq(void **state)
  * truncation window. Step t is checked against the exact value from the kernel's own
  * da_{t+1}, with the bptt_step bound (H+1 terms, then f' from the saved output).
  */
-static void check_bptt_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T, size_t h,
+static void check_bptt_seq(const recur_kernel_table *kt, cmp_rng *rng, size_t T, size_t h,
                            size_t window, recur_activation f)
 {
     float *u = falloc(h * h), *dh = falloc(T * h), *da = falloc(T * h + 1), *y = falloc(T * h);
     float *up = falloc(kt->packed_rec_floats(h, h));
-    simd_fill(rng, u, h * h, -1.0f, 1.0f);
-    simd_fill(rng, dh, T * h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, u, h * h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, dh, T * h, -1.0f, 1.0f);
     for (size_t i = 0; i < T * h; i++)
-        y[i] = (float)act_ref(f, simd_rng_uniform(rng, -3.0f, 3.0f));
+        y[i] = (float)cmp_act(f, cmp_rng_uniform(rng, -3.0f, 3.0f));
     memcpy(da, dh, T * h * sizeof(float));
     da[T * h] = 42.0f;
     kt->pack_rec(h, h, u, 1, (ptrdiff_t)h, up);
@@ -607,8 +600,8 @@ static void check_bptt_seq(const recur_kernel_table *kt, simd_rng *rng, size_t T
             default: fp = 1.0;
             }
             double ref = g * fp;
-            double tol = fabs(fp) * simd_gamma(h + 1) * mag +
-                         3 * SIMD_U * fabs(fp) * (fabs(g) + simd_gamma(h + 1) * mag) + SIMD_TINY;
+            double tol = fabs(fp) * cmp_gamma(h + 1) * mag +
+                         3 * CMP_U * fabs(fp) * (fabs(g) + cmp_gamma(h + 1) * mag) + SIMD_TINY;
             float got = da[t * h + r];
             if (!(fabs(got - ref) <= tol))
                 fail_msg("bptt_seq T=%zu H=%zu window=%zu f=%d: (%zu,%zu) %g vs %g", T, h,
@@ -628,7 +621,7 @@ static void test_bptt_seq(void **state)
     const recur_kernel_table *kt = table_or_skip(state);
     if (!kt->bptt_seq)
         skip();
-    simd_rng rng = {10};
+    cmp_rng rng = {10};
     for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++) {
         size_t h = step_h[ih];
         if (h > kt->rnn_seq_max_h)
@@ -646,15 +639,15 @@ static void test_bptt_seq(void **state)
  * [r0, r0+rows) of an H x H matrix, pre aliasing out; the rnn_step bound (H+1 terms).
  * The same rows computed as part of a different slice must come out bitwise equal.
  */
-static void check_rnn_step_rows(const recur_kernel_table *kt, simd_rng *rng, size_t h,
+static void check_rnn_step_rows(const recur_kernel_table *kt, cmp_rng *rng, size_t h,
                                 size_t r0, size_t rows, recur_activation f)
 {
     size_t ld = h + 3;
     float *m = falloc(h * ld), *hp = falloc(h), *io = falloc(h + 1), *pre = falloc(h + 1);
     float *whole = falloc(h);
-    simd_fill(rng, m, h * ld, -1.0f, 1.0f);
-    simd_fill(rng, hp, h, -1.0f, 1.0f);
-    simd_fill(rng, io, h + 1, -2.0f, 2.0f);
+    cmp_rng_fill(rng, m, h * ld, -1.0f, 1.0f);
+    cmp_rng_fill(rng, hp, h, -1.0f, 1.0f);
+    cmp_rng_fill(rng, io, h + 1, -2.0f, 2.0f);
     memcpy(pre, io, (h + 1) * sizeof(float));
     memcpy(whole, io, h * sizeof(float));
     kt->rnn_step_rows(h, rows, m + r0 * ld, ld, hp, io + r0, io + r0, f);
@@ -673,7 +666,7 @@ static void check_rnn_step_rows(const recur_kernel_table *kt, simd_rng *rng, siz
             z += t;
             mag += fabs(t);
         }
-        double dz = simd_gamma(h + 1) * mag, ref = act_ref(f, z);
+        double dz = cmp_gamma(h + 1) * mag, ref = cmp_act(f, z);
         double tol = act_tol(f, dz, ref, ulps);
         if (!(fabs(got - ref) <= tol))
             fail_msg("rnn_step_rows H=%zu rows=%zu@%zu f=%d: %zu %g vs %g (tol %g)", h, rows,
@@ -691,7 +684,7 @@ static void test_rnn_step_rows(void **state)
     const recur_kernel_table *kt = table_or_skip(state);
     if (!kt->rnn_step_rows)
         skip();
-    simd_rng rng = {11};
+    cmp_rng rng = {11};
     for (size_t ih = 0; ih < sizeof step_h / sizeof step_h[0]; ih++)
         for (size_t ia = 0; ia < 4; ia++) {
             size_t h = step_h[ih];

@@ -1,16 +1,25 @@
 /*
- * Vectorized exp, tanh and sigmoid for four floats (AArch64 Advanced SIMD).
- * Inline so the fused recurrent kernels apply the activation in registers.
- * Measured error bounds against double-precision libm: neon_accuracy.h.
+ * NEON (AArch64 Advanced SIMD) vector math shared by the NEON kernels: exp, tanh,
+ * sigmoid and the hidden activations with their derivatives, four floats at a time,
+ * all in registers.
+ *
+ * Accuracy, measured against libm in double over EVERY float in [-20, 20]
+ * (bit patterns iterated), see neon_accuracy.h and docs/arm.md:
+ *   exp      max rel error <= RECUR_NEON_EXP_MAX_ULP ulp
+ *   tanh     max rel error <= RECUR_NEON_TANH_MAX_ULP ulp
+ *   sigmoid  max rel error <= RECUR_NEON_SIGMOID_MAX_ULP ulp
  */
-#ifndef RECUR_F32_VMATH_NEON_H
-#define RECUR_F32_VMATH_NEON_H
+#ifndef RECUR_NEON_MATH_H
+#define RECUR_NEON_MATH_H
 
 #include <arm_neon.h>
-#include "kernel_table.h"
+#include "recur.h"
+#include "neon_accuracy.h"
+
+#define RECUR_NEON_INLINE static inline __attribute__((always_inline))
 
 /* 2^n for integer n in [-126, 127], built in the exponent field. */
-static inline float32x4_t recur_f32_vpow2i__neon(int32x4_t n)
+RECUR_NEON_INLINE float32x4_t recur_neon_pow2i(int32x4_t n)
 {
     return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n, vdupq_n_s32(127)), 23));
 }
@@ -21,7 +30,7 @@ static inline float32x4_t recur_f32_vpow2i__neon(int32x4_t n)
  * by 2^n as two factors so results down to the subnormals and up to overflow
  * (inf) come out right. NaN propagates.
  */
-static inline float32x4_t recur_f32_vexp__neon(float32x4_t x)
+RECUR_NEON_INLINE float32x4_t recur_neon_exp(float32x4_t x)
 {
     const float32x4_t log2e = vdupq_n_f32(1.44269504088896341f);
     const float32x4_t ln2_hi = vdupq_n_f32(0.693145751953125f);
@@ -44,8 +53,8 @@ static inline float32x4_t recur_f32_vexp__neon(float32x4_t x)
 
     int32x4_t n = vcvtq_s32_f32(nf);
     int32x4_t n1 = vshrq_n_s32(n, 1);
-    p = vmulq_f32(p, recur_f32_vpow2i__neon(n1));
-    return vmulq_f32(p, recur_f32_vpow2i__neon(vsubq_s32(n, n1)));
+    p = vmulq_f32(p, recur_neon_pow2i(n1));
+    return vmulq_f32(p, recur_neon_pow2i(vsubq_s32(n, n1)));
 }
 
 /*
@@ -54,7 +63,7 @@ static inline float32x4_t recur_f32_vexp__neon(float32x4_t x)
  * 1 - 2 / (exp(2|x|) + 1), no cancellation there since tanh >= 0.55; |x| is clamped
  * at 9.1 where tanh already rounds to 1. The sign is copied back from x.
  */
-static inline float32x4_t recur_f32_vtanh__neon(float32x4_t x)
+RECUR_NEON_INLINE float32x4_t recur_neon_tanh(float32x4_t x)
 {
     float32x4_t ax = vabsq_f32(x);
     float32x4_t u = vmulq_f32(x, x);
@@ -66,8 +75,8 @@ static inline float32x4_t recur_f32_vtanh__neon(float32x4_t x)
     q = vfmaq_f32(vdupq_n_f32(-3.333333135e-01f), q, u);
     float32x4_t small = vfmaq_f32(x, vmulq_f32(x, u), q);
 
-    float32x4_t e = recur_f32_vexp__neon(vaddq_f32(vminq_f32(ax, vdupq_n_f32(9.1f)),
-                                                   vminq_f32(ax, vdupq_n_f32(9.1f))));
+    float32x4_t e = recur_neon_exp(vaddq_f32(vminq_f32(ax, vdupq_n_f32(9.1f)),
+                                             vminq_f32(ax, vdupq_n_f32(9.1f))));
     float32x4_t big = vsubq_f32(vdupq_n_f32(1.0f),
                                 vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(e, vdupq_n_f32(1.0f))));
     /* copy the sign bit of x onto the |x| result */
@@ -77,41 +86,42 @@ static inline float32x4_t recur_f32_vtanh__neon(float32x4_t x)
 }
 
 /* sigmoid(x) = 1 / (1 + exp(-x)): relative accuracy of exp carries over on both tails. */
-static inline float32x4_t recur_f32_vsigmoid__neon(float32x4_t x)
+RECUR_NEON_INLINE float32x4_t recur_neon_sigmoid(float32x4_t x)
 {
-    float32x4_t e = recur_f32_vexp__neon(vnegq_f32(x));
+    float32x4_t e = recur_neon_exp(vnegq_f32(x));
     return vdivq_f32(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), e));
 }
 
 /* relu as maxNum, so NaN gives 0 and -0 gives +0 like the scalar `x > 0 ? x : 0`. */
-static inline float32x4_t recur_f32_vrelu__neon(float32x4_t x)
+RECUR_NEON_INLINE float32x4_t recur_neon_relu(float32x4_t x)
 {
     return vmaxnmq_f32(x, vdupq_n_f32(0.0f));
 }
 
 /* The activation f on four floats (identity, and softmax which is not elementwise,
  * pass through). The switch is on a loop-invariant value, so it predicts well. */
-static inline float32x4_t recur_f32_vact__neon(recur_activation f, float32x4_t x)
+RECUR_NEON_INLINE float32x4_t recur_neon_act(recur_activation f, float32x4_t x)
 {
     switch (f) {
-    case RECUR_ACT_TANH: return recur_f32_vtanh__neon(x);
-    case RECUR_ACT_RELU: return recur_f32_vrelu__neon(x);
-    case RECUR_ACT_SIGMOID: return recur_f32_vsigmoid__neon(x);
+    case RECUR_ACT_TANH: return recur_neon_tanh(x);
+    case RECUR_ACT_RELU: return recur_neon_relu(x);
+    case RECUR_ACT_SIGMOID: return recur_neon_sigmoid(x);
     default: return x;
     }
 }
 
-/* f'(.) from the activation's output y, as in the scalar oracle. */
-static inline float32x4_t recur_f32_vact_grad__neon(recur_activation f, float32x4_t y)
+/* g * f'(x) from the activation's output y, like the scalar oracle. */
+RECUR_NEON_INLINE float32x4_t recur_neon_mul_act_grad(recur_activation f, float32x4_t g,
+                                                      float32x4_t y)
 {
     const float32x4_t one = vdupq_n_f32(1.0f);
     switch (f) {
-    case RECUR_ACT_TANH: return vfmsq_f32(one, y, y);
+    case RECUR_ACT_TANH: return vmulq_f32(g, vfmsq_f32(one, y, y));
     case RECUR_ACT_RELU:
-        return vreinterpretq_f32_u32(vandq_u32(vcgtq_f32(y, vdupq_n_f32(0.0f)),
-                                               vreinterpretq_u32_f32(one)));
-    case RECUR_ACT_SIGMOID: return vmulq_f32(y, vsubq_f32(one, y));
-    default: return one;
+        return vmulq_f32(g, vreinterpretq_f32_u32(vandq_u32(vcgtq_f32(y, vdupq_n_f32(0.0f)),
+                                                            vreinterpretq_u32_f32(one))));
+    case RECUR_ACT_SIGMOID: return vmulq_f32(g, vmulq_f32(y, vsubq_f32(one, y)));
+    default: return g;
     }
 }
 
