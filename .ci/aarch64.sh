@@ -93,7 +93,7 @@ qemu_runs_threads() {
     rm -rf "$dir"
     return $rc
 }
-THREAD_TESTS="threads barrier nomem"
+THREAD_TESTS="threads barrier shared nomem"
 if [[ ${QEMU_THREADS_TEST:-} == "" ]]; then
     if qemu_runs_threads; then QEMU_THREADS_TEST=1; else QEMU_THREADS_TEST=0; fi
 fi

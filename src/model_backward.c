@@ -105,7 +105,8 @@ static void output_backward(bwd_thread_ctx *x)
     const int acc = c->o->accumulate, sum = D == 2 && m->cfg.merge == RECUR_MERGE_SUM;
     if (O == 0) {
         recur_view yd = c->dy;
-        yd.p += c->y_sd;
+        if (yd.p) /* no offset on NULL (dy absent: zeros) */
+            yd.p += c->y_sd;
         for (size_t d = 0; d < D; d++) {
             recur_view dh = dh_view(c, L - 1, d);
             recur_rows_combine(&x->s->r, &dh, c->dy.p ? (d && !sum ? &yd : &c->dy) : NULL, NULL, H);

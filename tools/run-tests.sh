@@ -8,9 +8,19 @@
 #   sanitize  the same suite built with -Db_sanitize=address,undefined
 #   minimal   no OpenMP, no hwloc, no benchmarks: the portable core alone
 #   aarch64   (x86-64 hosts) cross build for 64-bit ARM, suite under qemu (.ci/aarch64.sh)
+#   fuzz      clang libFuzzer build (-Dfuzz=enabled, ASan + UBSan, debug: clang -O1/-O2
+#             with ASan and coverage takes many minutes on the AVX-512 kernels) of
+#             tests/fuzz/fuzz_api; a bounded run of 25 s per ISA of the CPU from the seed
+#             corpus (docs/fuzzing.md). About 65 s on a 2-core machine (build 10 s,
+#             scalar + avx2 runs 2 x 26 s; +26 s where the CPU has AVX-512).
+#   tsan      clang ThreadSanitizer build of the concurrency tests (tests/threads) with
+#             clang's libomp and libarcher; suppressions in tests/threads/tsan.supp.
+#             About 15-25 s on a 2-core machine (build and tests).
 #   python    release build installed into build-python/inst; pytest tests/python (the
 #             Python package against torch.nn.RNN and the C library, the course's example
 #             from Python, the installed package) with Debian's python3-torch and -numpy
+# The debug lane also runs a few tests on the scalar path under valgrind memcheck
+# (testlog-valgrind.json; about 15 s on a 2-core machine).
 # Ends with "N passed, N failed, N skipped" counted from the meson test logs and the
 # pytest JUnit report; exits non-zero when any test failed.
 set -uo pipefail
@@ -19,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 lanes=("$@")
 if [ ${#lanes[@]} -eq 0 ]; then
-    lanes=(debug sanitize minimal python)
+    lanes=(debug sanitize minimal fuzz tsan python)
     [ "$(uname -m)" = x86_64 ] && lanes+=(aarch64)
 fi
 
@@ -92,11 +102,62 @@ python_lane() {
         $py -m pytest -p no:cacheprovider -q -rfEs --junitxml="$xml" tests/python || status=1
 }
 
+# valgrind memcheck of the scalar path (RECUR_ISA=scalar) on a few quick tests of a
+# built debug directory; its own log, testlog-valgrind.json.
+valgrind_run() {
+    local dir=$1
+    rm -f "$dir/meson-logs/testlog-valgrind.json"
+    logs+=("$dir/meson-logs/testlog-valgrind.json")
+    [ -f "$dir/build.ninja" ] || return
+    need_packages valgrind || { echo "package installation failed"; status=1; return; }
+    echo "== lane $lane: valgrind memcheck, scalar path"
+    # meson names the log after the wrapper: testlog-valgrind.json
+    RECUR_ISA=scalar meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
+        --wrapper "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+        hand api_errors model_errors onnx training gradcheck || status=1
+}
+
+# ThreadSanitizer: only the concurrency tests (tests/threads) are built and run.
+tsan_lane() {
+    local dir=build-tsan
+    rm -f "$dir/meson-logs/testlog.json"
+    logs+=("$dir/meson-logs/testlog.json")
+    need_packages clang libomp-dev || { echo "package installation failed"; status=1; return; }
+    local archer
+    archer="$(dirname "$(dirname "$(dirname "$(clang -print-resource-dir)")")")/lib/libarcher.so"
+    [ -f "$archer" ] || archer=$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | tail -n 1)
+    echo "== lane tsan: configuring $dir"
+    local opts=(--buildtype=debug -Db_sanitize=thread -Db_lundef=false -Dtests=enabled
+                -Dopenmp=enabled -Dbenchmark=disabled -Ddnnl=disabled -Dpython=disabled)
+    if ! CC=clang meson setup --reconfigure "$dir" "${opts[@]}" >"$dir.setup.log" 2>&1 &&
+       ! { rm -rf "$dir" && CC=clang meson setup "$dir" "${opts[@]}" >"$dir.setup.log" 2>&1; }; then
+        cat "$dir.setup.log"
+        echo "configure failed"
+        status=1
+        return
+    fi
+    echo "== lane tsan: building tests/threads"
+    local targets=(tests/threads/test_threads tests/threads/test_barrier tests/threads/test_shared
+                   tests/threads/tsan_canary)
+    if ! ninja -C "$dir" "${targets[@]}" >"$dir.build.log" 2>&1; then
+        tail -n 60 "$dir.build.log"
+        echo "build failed"
+        status=1
+        return
+    fi
+    echo "== lane tsan: testing (libarcher: ${archer:-not found})"
+    OMP_TOOL_LIBRARIES=$archer \
+    TSAN_OPTIONS="suppressions=$PWD/tests/threads/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+        meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
+        threads barrier shared tsan-canary || status=1
+}
+
 for lane in "${lanes[@]}"; do
     case $lane in
     debug)
         setup_and_test build-debug --buildtype=debug -Dwerror=true -Dtests=enabled \
-            -Dopenmp=enabled -Dhwloc=enabled -Dbenchmark=enabled ;;
+            -Dopenmp=enabled -Dhwloc=enabled -Dbenchmark=enabled
+        valgrind_run build-debug ;;
     sanitize)
         # The course example (suite "slow") already ran in the debug lane.
         TEST_ARGS="--no-suite slow" TIMEOUT_MULT=4 setup_and_test build-sanitize --buildtype=debug -Dwerror=true \
@@ -110,6 +171,15 @@ for lane in "${lanes[@]}"; do
         rm -f build-aarch64/meson-logs/testlog*.json
         bash .ci/aarch64.sh || status=1
         logs+=(build-aarch64/meson-logs/testlog.json build-aarch64/meson-logs/testlog-neon.json) ;;
+    fuzz)
+        # without clang the configure step fails and the lane counts as one failure
+        need_packages clang libclang-rt-dev libomp-dev ||
+            { echo "package installation failed"; status=1; }
+        CC=clang TEST_ARGS="--suite fuzz" setup_and_test build-fuzz --buildtype=debug \
+            -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false -Dtests=disabled \
+            -Dopenmp=enabled -Dbenchmark=disabled -Ddnnl=disabled -Dpython=disabled ;;
+    tsan)
+        tsan_lane ;;
     python)
         python_lane ;;
     *)
