@@ -126,7 +126,9 @@ RECUR_API recur_isa recur_context_isa(const recur_context *ctx);
  * Thread count of a new context: the environment variable RECUR_NUM_THREADS, else
  * OMP_NUM_THREADS (its first number), else the number of physical cores, but no more
  * than the CPUs of the process's affinity mask and its cgroup CPU quota (cpu.max,
- * rounded up). Small problems may use fewer threads than set. Called from inside an active OpenMP
+ * rounded up). The variables take plain counts 1..1024 (anything else, "-1" included,
+ * is ignored) and are capped at the number of physical cores: more threads than cores
+ * only through recur_context_set_num_threads. Small problems may use fewer threads than set. Called from inside an active OpenMP
  * parallel region of the caller, a call runs single-threaded (no nested team, no
  * oversubscription). A build without OpenMP always runs one thread.
  *

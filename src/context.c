@@ -30,6 +30,10 @@ static size_t default_threads(void)
     size_t n = threads_from_env("RECUR_NUM_THREADS");
     if (!n)
         n = threads_from_env("OMP_NUM_THREADS");
+    /* More threads than cores only when asked for through the API */
+    size_t cores = recur_machine_get()->cores;
+    if (n && cores && n > cores)
+        n = cores;
     if (!n) { /* physical cores, but no more CPUs than the affinity mask and the cgroup
                * quota give this process */
         n = recur_machine_get()->cores;
