@@ -112,17 +112,27 @@ size_t recur_model_output_width(const recur_model *model)
 
 /* ---------------------------------------------------------------- checks */
 
+/* One layer's tensors (W, U, b, b_hh) and the output layer's (V, c) are all there. */
+static int layer_set(const recur_model *m, const float *W, const float *U, const float *b,
+                     const float *b_hh)
+{
+    return W && U && b && (!m->cfg.two_biases || b_hh);
+}
+
+static int output_set(const recur_model *m, const float *V, const float *c)
+{
+    return m->cfg.output_size == 0 || (V && c);
+}
+
 recur_status recur_model_weights_check(const recur_model *m, const recur_model_weights *w)
 {
-    if (!w || !w->layers)
+    if (!w || !w->layers || !output_set(m, w->V, w->c))
         return RECUR_ERR_NULL_POINTER;
     for (size_t k = 0; k < m->cfg.num_layers * m->D; k++) {
         const recur_layer_weights *l = &w->layers[k];
-        if (!l->W || !l->U || !l->b || (m->cfg.two_biases && !l->b_hh))
+        if (!layer_set(m, l->W, l->U, l->b, l->b_hh))
             return RECUR_ERR_NULL_POINTER;
     }
-    if (m->cfg.output_size > 0 && (!w->V || !w->c))
-        return RECUR_ERR_NULL_POINTER;
     return RECUR_OK;
 }
 
@@ -412,15 +422,13 @@ recur_status recur_model_workspace_size(const recur_model *model, size_t T, size
 
 static recur_status grads_check(const recur_model *m, const recur_model_tensors *g)
 {
-    if (!g || !g->layers)
+    if (!g || !g->layers || !output_set(m, g->V, g->c))
         return RECUR_ERR_NULL_POINTER;
     for (size_t k = 0; k < m->cfg.num_layers * m->D; k++) {
         const recur_layer_tensors *l = &g->layers[k];
-        if (!l->W || !l->U || !l->b || (m->cfg.two_biases && !l->b_hh))
+        if (!layer_set(m, l->W, l->U, l->b, l->b_hh))
             return RECUR_ERR_NULL_POINTER;
     }
-    if (m->cfg.output_size > 0 && (!g->V || !g->c))
-        return RECUR_ERR_NULL_POINTER;
     return RECUR_OK;
 }
 
