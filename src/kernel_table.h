@@ -51,6 +51,14 @@ typedef struct recur_gemm_config {
 struct recur_kernel_table;
 
 /*
+ * Batch blocks of the recurrent step start at multiples of this, so a kernel's batch
+ * tiling (its tiles from the block start) is the same as in a serial call, and so is
+ * the arithmetic of every row. Every table's batch_tile divides it (static assertion
+ * in each kernels/<isa>/table.c).
+ */
+#define RECUR_BATCH_QUANTUM 48
+
+/*
  * C[m][n] (+)= sum_k A(i,k) * B(k,j), with A(i,k) = a[i*rsa + k*csa] and
  * B(k,j) = b[k*rsb + j*csb] (strides express transposes). accumulate: 0 = overwrite.
  * scratch: at least gemm_scratch_floats(kt) floats, 64-byte aligned.
@@ -82,6 +90,12 @@ typedef struct recur_kernel_table {
      * the scalar oracle keeps that plain order). recur_gemm_blocked_bias for the
      * blocked driver. */
     recur_gemm_bias_fn gemm_bias;
+
+    /* ---- sizes of the step kernels, said once in the ISA's header:
+     * rec_panel: rows per packed panel of pack_rec (slices of rows start on multiples
+     * of it, so no thread packs padded rows); batch_tile: rows per register tile of
+     * rnn_step / bptt_step (it divides RECUR_BATCH_QUANTUM). */
+    size_t rec_panel, batch_tile;
 
     /* ---- recurrent matrix packing.
      * Packs rows [0, rows) of the matrix M (H columns), element (r, k) = m[r*rs + k*cs]. */

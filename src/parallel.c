@@ -23,9 +23,7 @@ recur_step_plan recur_step_plan_make(const recur_kernel_table *kt, size_t N, siz
     /* The kernel's panel height is how far it pads one row (1 for scalar). Slices on
      * panel boundaries waste no padded rows, and on 16-float boundaries no two
      * threads write one cache line of h_t. */
-    size_t panel = kt->packed_rec_floats(1, 1);
-    if (panel == 0)
-        panel = 1;
+    size_t panel = kt->rec_panel ? kt->rec_panel : 1;
     size_t unit = panel / gcd_sz(panel, 16) * 16;
     size_t ru = (H + unit - 1) / unit;
     size_t bu = (N + RECUR_BATCH_QUANTUM - 1) / RECUR_BATCH_QUANTUM;

@@ -50,12 +50,7 @@ static inline void recur_split_units(size_t n, size_t unit, size_t parts, size_t
     *i1 = u1 * unit < n ? u1 * unit : n;
 }
 
-/*
- * Batch blocks of the recurrent step start at multiples of this, so a kernel's
- * batch tiling (tiles of 1, 2, 3, 4, 6, 8, 12, 16 or 24 rows from the block start)
- * is the same as in a serial call, and so is the arithmetic of every row.
- */
-#define RECUR_BATCH_QUANTUM 48
+/* RECUR_BATCH_QUANTUM (kernel_table.h): where batch blocks of the step start. */
 
 /* How the recurrent step is shared: pr hidden-unit slices x pb batch blocks. */
 typedef struct recur_step_plan {

@@ -144,12 +144,34 @@ static void gemm_bias_every_isa(void **state)
     printf("# gemm_bias checked on %d SIMD table(s) besides the portable driver\n", ran);
 }
 
+/* The sizes each table says once agree with what its kernels do: packed U takes whole
+ * panels of rec_panel rows, and the batch tile divides the batch quantum. */
+static void table_sizes(void **state)
+{
+    (void)state;
+    static const recur_isa isas[] = {RECUR_ISA_SCALAR, RECUR_ISA_AVX2, RECUR_ISA_AVX512,
+                                     RECUR_ISA_NEON};
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        const recur_kernel_table *kt = recur_kernel_table_get(isas[i]);
+        if (!kt)
+            continue;
+        assert_true(kt->rec_panel >= 1 && kt->batch_tile >= 1);
+        assert_int_equal(RECUR_BATCH_QUANTUM % kt->batch_tile, 0);
+        for (size_t h = 1; h <= 40; h += 13)
+            for (size_t rows = 1; rows <= 70; rows += 23) {
+                size_t panels = (rows + kt->rec_panel - 1) / kt->rec_panel;
+                assert_int_equal(kt->packed_rec_floats(h, rows), panels * kt->rec_panel * h);
+            }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(blocked_gemm_edges),
         cmocka_unit_test(blocked_gemm_k_zero),
         cmocka_unit_test(gemm_bias_every_isa),
+        cmocka_unit_test(table_sizes),
     };
     return cmocka_run_group_tests_name("gemm_blocked", tests, NULL, NULL);
 }

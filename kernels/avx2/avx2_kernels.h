@@ -2,6 +2,11 @@
 #ifndef RECUR_AVX2_KERNELS_H
 #define RECUR_AVX2_KERNELS_H
 
+/* Step kernel sizes (the table exposes them): rows per packed panel of U, and batch
+ * rows per register tile (a divisor of RECUR_BATCH_QUANTUM). */
+#define RECUR_AVX2_REC_PANEL 16
+#define RECUR_AVX2_BATCH_TILE 6
+
 #include "kernel_table.h"
 
 void recur_f32_gemm_ukernel__avx2_6x16(size_t kc, const float *a, const float *b, float *c,

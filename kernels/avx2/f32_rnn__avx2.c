@@ -12,8 +12,8 @@
 #include "avx2_kernels.h"
 #include "avx2_math.h"
 
-#define PR 16    /* rows per panel */
-#define NB_MAX 6 /* batch rows per register tile */
+#define PR RECUR_AVX2_REC_PANEL /* rows per panel */
+#define NB_MAX RECUR_AVX2_BATCH_TILE /* batch rows per register tile */
 
 size_t recur_f32_packed_rec_floats__avx2(size_t h, size_t rows)
 {

@@ -6,6 +6,9 @@
  */
 #include "avx2_kernels.h"
 
+_Static_assert(RECUR_BATCH_QUANTUM % RECUR_AVX2_BATCH_TILE == 0,
+               "batch tiles must divide the batch quantum");
+
 static const recur_kernel_table avx2_table = {
     .isa = RECUR_ISA_AVX2,
     .gemm = recur_gemm_blocked,
@@ -14,6 +17,8 @@ static const recur_kernel_table avx2_table = {
                     .mr = 6, .nr = 16, .kc = 384, .mc = 6 * 48, .nc = 4096,
                     .pack_b_trans = recur_f32_pack_b_trans__avx2,
                     .pack_a_rows = recur_f32_pack_a_rows__avx2},
+    .rec_panel = RECUR_AVX2_REC_PANEL,
+    .batch_tile = RECUR_AVX2_BATCH_TILE,
     .packed_rec_floats = recur_f32_packed_rec_floats__avx2,
     .pack_rec = recur_f32_pack_rec__avx2,
     .rnn_step = recur_f32_rnn_step__avx2,

@@ -2,6 +2,11 @@
 #ifndef RECUR_AVX512_KERNELS_H
 #define RECUR_AVX512_KERNELS_H
 
+/* Step kernel sizes (the table exposes them): rows per packed panel of U, and batch
+ * rows per register tile (a divisor of RECUR_BATCH_QUANTUM). */
+#define RECUR_AVX512_REC_PANEL 32
+#define RECUR_AVX512_BATCH_TILE 12
+
 #include "kernel_table.h"
 
 void recur_f32_gemm_ukernel__avx512f_14x32(size_t kc, const float *a, const float *b,

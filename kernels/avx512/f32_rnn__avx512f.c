@@ -12,8 +12,8 @@
 #include "avx512_kernels.h"
 #include "avx512_math.h"
 
-#define PR 32     /* rows per panel */
-#define NB_MAX 12 /* batch rows per register tile */
+#define PR RECUR_AVX512_REC_PANEL /* rows per panel */
+#define NB_MAX RECUR_AVX512_BATCH_TILE /* batch rows per register tile */
 
 size_t recur_f32_packed_rec_floats__avx512f(size_t h, size_t rows)
 {

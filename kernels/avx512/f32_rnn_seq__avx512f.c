@@ -13,7 +13,7 @@
 #include "avx512_kernels.h"
 #include "avx512_math.h"
 
-#define PR 32 /* rows per packed panel, as in f32_rnn__avx512f.c */
+#define PR RECUR_AVX512_REC_PANEL /* rows per packed panel, as in f32_rnn__avx512f.c */
 
 /* Chains over k per panel count (8 accumulators; more measured slower: the step is
  * bound by loads and the activation, not by FMA latency). */

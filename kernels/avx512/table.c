@@ -8,6 +8,9 @@
  */
 #include "avx512_kernels.h"
 
+_Static_assert(RECUR_BATCH_QUANTUM % RECUR_AVX512_BATCH_TILE == 0,
+               "batch tiles must divide the batch quantum");
+
 static const recur_kernel_table avx512_table = {
     .isa = RECUR_ISA_AVX512,
     .gemm = recur_gemm_blocked,
@@ -18,6 +21,8 @@ static const recur_kernel_table avx512_table = {
                     .pack_a_rows = recur_f32_pack_a_rows__avx512f,
                     .pack_a_cols = recur_f32_pack_a_cols__avx512f,
                     .pack_b_rows = recur_f32_pack_b_rows__avx512f},
+    .rec_panel = RECUR_AVX512_REC_PANEL,
+    .batch_tile = RECUR_AVX512_BATCH_TILE,
     .packed_rec_floats = recur_f32_packed_rec_floats__avx512f,
     .pack_rec = recur_f32_pack_rec__avx512f,
     .rnn_step = recur_f32_rnn_step__avx512f,

@@ -14,8 +14,8 @@
 #include "neon_kernels.h"
 #include "neon_math.h"
 
-#define PR 8 /* rows per panel */
-#define NB 4 /* batch rows per block */
+#define PR RECUR_NEON_REC_PANEL /* rows per panel */
+#define NB RECUR_NEON_BATCH_TILE /* batch rows per block */
 
 size_t recur_f32_packed_rec_floats__neon(size_t h, size_t rows)
 {

@@ -2,6 +2,11 @@
 #ifndef RECUR_NEON_KERNELS_H
 #define RECUR_NEON_KERNELS_H
 
+/* Step kernel sizes (the table exposes them): rows per packed panel of U, and batch
+ * rows per register tile (a divisor of RECUR_BATCH_QUANTUM). */
+#define RECUR_NEON_REC_PANEL 8
+#define RECUR_NEON_BATCH_TILE 4
+
 #include "kernel_table.h"
 
 void recur_f32_gemm_ukernel__neon_8x12(size_t kc, const float *a, const float *b, float *c,

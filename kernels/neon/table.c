@@ -6,12 +6,17 @@
  * and stays in L1 with the 8 x 256 A micro-panel (8 KiB); the 128 x 256 A block
  * (128 KiB) stays in L2; the 256 x 1536 B block (1.5 MiB) goes to L2/L3.
  */
+_Static_assert(RECUR_BATCH_QUANTUM % RECUR_NEON_BATCH_TILE == 0,
+               "batch tiles must divide the batch quantum");
+
 static const recur_kernel_table neon_table = {
     .isa = RECUR_ISA_NEON,
     .gemm = recur_gemm_blocked,
     .gemm_bias = recur_gemm_blocked_bias,
     .gemm_config = {.ukernel = recur_f32_gemm_ukernel__neon_8x12,
                     .mr = 8, .nr = 12, .kc = 256, .mc = 128, .nc = 1536},
+    .rec_panel = RECUR_NEON_REC_PANEL,
+    .batch_tile = RECUR_NEON_BATCH_TILE,
     .packed_rec_floats = recur_f32_packed_rec_floats__neon,
     .pack_rec = recur_f32_pack_rec__neon,
     .rnn_step = recur_f32_rnn_step__neon,

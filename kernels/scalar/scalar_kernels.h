@@ -2,6 +2,11 @@
 #ifndef RECUR_SCALAR_KERNELS_H
 #define RECUR_SCALAR_KERNELS_H
 
+/* Step kernel sizes (the table exposes them): rows per packed panel of U, and batch
+ * rows per register tile (a divisor of RECUR_BATCH_QUANTUM). */
+#define RECUR_SCALAR_REC_PANEL 1
+#define RECUR_SCALAR_BATCH_TILE 1
+
 #include "kernel_table.h"
 
 void recur_f32_gemm__scalar(const recur_kernel_table *kt, size_t m, size_t n, size_t k,
