@@ -226,15 +226,6 @@ void recur_call_views(recur_call *c, const float *x, float *y)
     c->s_n = (ptrdiff_t)(sbf ? LD * H : H);
 }
 
-/* Some sequence is shorter than T (the batch is reordered and run per sequence). */
-static int is_ragged(const int32_t *lengths, size_t T, size_t N)
-{
-    for (size_t n = 0; lengths && n < N; n++)
-        if ((size_t)lengths[n] != T)
-            return 1;
-    return 0;
-}
-
 /* Scratch (shared by both directions of the API): the sequence arrays, then `more`. */
 static float *call_scratch(recur_call *c, const recur_model_sizes_t *s, const int32_t *lengths,
                            size_t more)
@@ -255,7 +246,7 @@ recur_status recur_call_run_forward(recur_call *c, const int32_t *lengths,
     const recur_model *m = c->m;
     const recur_model_config *cfg = &m->cfg;
     const size_t H = cfg->hidden_size, LD = cfg->num_layers * m->D;
-    int ragged = is_ragged(lengths, c->T, c->N);
+    int ragged = recur_seqs_ragged(lengths, c->T, c->N);
     size_t bias = cfg->two_biases ? recur_align16(LD * H) : 0, more = bias;
     c->train = ws_states != NULL;
     c->direct = !c->train && c->y.p && cfg->num_layers == 1 && m->D == 1 &&
@@ -306,7 +297,7 @@ recur_status recur_call_run_backward(recur_call *c, const int32_t *lengths,
     const recur_model *m = c->m;
     const recur_model_config *cfg = &m->cfg;
     const size_t H = cfg->hidden_size, LD = cfg->num_layers * m->D;
-    int ragged = is_ragged(lengths, c->T, c->N);
+    int ragged = recur_seqs_ragged(lengths, c->T, c->N);
     size_t dh = recur_align16(mul3(s->block, m->D, cfg->num_layers > 1 ? 2 : 1));
     int need_dz = cfg->output_size > 0 && c->dy.p &&
                   !(c->o->dy_kind == RECUR_DY_LOGITS || cfg->output_act == RECUR_ACT_IDENTITY);

@@ -56,11 +56,15 @@ typedef struct recur_seqs {
 /* size_t slots recur_seqs_make needs in `mem`. */
 static inline size_t recur_seqs_slots(size_t T, size_t N)
 {
-    return 3 * N + T + 1 + T + 1;
+    return 2 * N + 2 * (T + 1); /* perm, len; active and the counting sort's counts */
 }
 
-/* Fills q from caller lengths (NULL: all T); 0 when a length is outside [1, T]. */
+/* 0 when a length is outside [1, T]. */
 int recur_seqs_check(const int32_t *lengths, size_t T, size_t N);
+/* 1 when some sequence is shorter than T (the rows are then reordered and the
+ * time-parallel work runs per sequence). */
+int recur_seqs_ragged(const int32_t *lengths, size_t T, size_t N);
+/* Fills q from caller lengths (NULL: all T). */
 void recur_seqs_make(recur_seqs *q, const int32_t *lengths, size_t T, size_t N, size_t *mem);
 
 static inline size_t recur_seq_len(const recur_seqs *q, size_t p)

@@ -83,13 +83,6 @@ typedef void (*recur_team_fn)(void *job, recur_team *team, size_t tid, size_t nt
  */
 size_t recur_team_size(const recur_context *ctx, size_t step_fmas);
 
-/* FMAs of one recurrent step (N*H*H), saturated. */
-static inline size_t recur_step_fmas(const recur_dims *d)
-{
-    size_t f;
-    return recur_mul_ok(d->nh, d->H, &f) ? f : SIZE_MAX;
-}
-
 /* Runs fn on a team of up to `want` threads (the caller's thread is tid 0). */
 void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job);
 
@@ -119,11 +112,5 @@ void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t 
 /* out[j] (+)= sum over rows (in increasing order) of m[r][j], split over columns. */
 void recur_par_column_sums(size_t tid, size_t nt, const float *m, size_t rows, size_t cols,
                            float *out, int acc);
-
-/* Element range for elementwise passes: whole 64-float chunks from the start. */
-static inline void recur_par_elems(size_t tid, size_t nt, size_t n, size_t *i0, size_t *i1)
-{
-    recur_split_units(n, 64, nt, tid, i0, i1);
-}
 
 #endif

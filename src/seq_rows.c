@@ -12,6 +12,14 @@ int recur_seqs_check(const int32_t *lengths, size_t T, size_t N)
     return 1;
 }
 
+int recur_seqs_ragged(const int32_t *lengths, size_t T, size_t N)
+{
+    for (size_t n = 0; lengths && n < N; n++)
+        if ((size_t)lengths[n] != T)
+            return 1;
+    return 0;
+}
+
 /* Internal order: decreasing length, ties in caller order (a counting sort, O(N + T)),
  * so the rows still running at any step are a prefix. */
 void recur_seqs_make(recur_seqs *q, const int32_t *lengths, size_t T, size_t N, size_t *mem)
@@ -19,10 +27,7 @@ void recur_seqs_make(recur_seqs *q, const int32_t *lengths, size_t T, size_t N, 
     q->T = T;
     q->N = N;
     q->len = q->perm = q->active = NULL;
-    int ragged = 0;
-    for (size_t n = 0; lengths && n < N; n++)
-        ragged |= (size_t)lengths[n] != T;
-    if (!ragged)
+    if (!recur_seqs_ragged(lengths, T, N))
         return;
     size_t *perm = mem, *len = mem + N, *active = mem + 2 * N, *count = active + T + 1;
     memset(count, 0, (T + 1) * sizeof *count);

@@ -180,6 +180,18 @@ static int have_openmp(void)
     return t.openmp;
 }
 
+/* A context on isa that runs all n threads even on small shapes, with this barrier. */
+static recur_context *forced_context(recur_isa isa, size_t n, int barrier)
+{
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    assert_int_equal(recur_context_set_isa(ctx, isa), RECUR_OK);
+    assert_int_equal(recur_context_set_num_threads(ctx, n), RECUR_OK);
+    ctx->min_step_fmas = 0;
+    ctx->barrier = barrier;
+    return ctx;
+}
+
 /* For every shape: every thread count gives exactly the 1-thread results. */
 static void check_determinism(recur_isa isa, int barrier)
 {
@@ -195,12 +207,7 @@ static void check_determinism(recur_isa isa, int barrier)
         out_alloc(&got, s, &p);
         for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
             size_t n = thread_counts[ti];
-            recur_context *ctx;
-            assert_int_equal(recur_context_create(&ctx), RECUR_OK);
-            assert_int_equal(recur_context_set_isa(ctx, isa), RECUR_OK);
-            assert_int_equal(recur_context_set_num_threads(ctx, n), RECUR_OK);
-            ctx->min_step_fmas = 0; /* use all n threads even on these small shapes */
-            ctx->barrier = barrier;
+            recur_context *ctx = forced_context(isa, n, barrier);
             run_all(ctx, s, &p, n == 1 ? &ref : &got);
             /* The call really ran n threads, and the step split is the intended one. */
             assert_int_equal(ctx->last_team, omp ? n : 1);
@@ -772,12 +779,7 @@ static void check_model_determinism(recur_isa isa, int barrier)
         mout_alloc(&got, s, &p);
         for (size_t ti = 0; ti < sizeof mthread_counts / sizeof mthread_counts[0]; ti++) {
             size_t n = mthread_counts[ti];
-            recur_context *ctx;
-            assert_int_equal(recur_context_create(&ctx), RECUR_OK);
-            assert_int_equal(recur_context_set_isa(ctx, isa), RECUR_OK);
-            assert_int_equal(recur_context_set_num_threads(ctx, n), RECUR_OK);
-            ctx->min_step_fmas = 0; /* use all n threads even on these small shapes */
-            ctx->barrier = barrier;
+            recur_context *ctx = forced_context(isa, n, barrier);
             mrun_all(ctx, s, &p, n == 1 ? &ref : &got);
             /* The last call (backward) really ran n threads. */
             assert_int_equal(ctx->last_team, omp ? n : 1);
