@@ -36,11 +36,17 @@ RECUR_AVX2_INLINE void transpose8(__m256 r[8])
 /* dst[p*NR + j] = src[j*ld + p] for p < kn (<= 8), j < 8; rows j >= nj are zero. */
 RECUR_AVX2_INLINE void block8(const float *src, size_t ld, size_t nj, size_t kn, float *dst)
 {
-    __m256i km = recur_avx2_mask(kn);
     __m256 r[8];
+    if (nj == 8 && kn == 8) { /* plain loads: masked ones are slow on AMD */
 #pragma GCC unroll 8
-    for (size_t j = 0; j < 8; j++)
-        r[j] = j < nj ? _mm256_maskload_ps(src + j * ld, km) : _mm256_setzero_ps();
+        for (size_t j = 0; j < 8; j++)
+            r[j] = _mm256_loadu_ps(src + j * ld);
+    } else {
+        __m256i km = recur_avx2_mask(kn);
+#pragma GCC unroll 8
+        for (size_t j = 0; j < 8; j++)
+            r[j] = j < nj ? _mm256_maskload_ps(src + j * ld, km) : _mm256_setzero_ps();
+    }
     transpose8(r);
     if (kn == 8) {
 #pragma GCC unroll 8
@@ -69,23 +75,41 @@ void recur_f32_pack_b_trans__avx2(size_t kc, size_t nc, const float *b, size_t l
 #define MR 6
 
 /* A row-major -> 6-row panels: dst[p*6 + i] = a[i*lda + p]. Each 8x8 transpose (rows
- * 6, 7 zero) yields one column per vector; a 6-lane masked store writes it. */
+ * 6, 7 zero) yields one column per vector. Columns are stored in increasing address
+ * order as full 8-float vectors, each spilling 2 floats that the next store overwrites
+ * (masked stores are slow on AMD cores); only the block's last column is stored as
+ * 4 + 2 floats, so nothing past the block is written. */
 void recur_f32_pack_a_rows__avx2(size_t mc, size_t kc, const float *a, size_t lda, float *dst)
 {
-    const __m256i rows6 = recur_avx2_mask(MR);
+    float *end = dst + (mc + MR - 1) / MR * MR * kc; /* one past the last column */
     for (size_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
         size_t mi = mc - i0 < MR ? mc - i0 : MR;
         const float *src = a + i0 * lda;
         for (size_t p0 = 0; p0 < kc; p0 += 8) {
             size_t kn = kc - p0 < 8 ? kc - p0 : 8;
-            __m256i km = recur_avx2_mask(kn);
             __m256 r[8];
-#pragma GCC unroll 8
-            for (size_t i = 0; i < 8; i++)
-                r[i] = i < mi ? _mm256_maskload_ps(src + i * lda + p0, km) : _mm256_setzero_ps();
+            r[6] = r[7] = _mm256_setzero_ps();
+            if (mi == MR && kn == 8) { /* plain loads: masked ones are slow on AMD */
+#pragma GCC unroll 6
+                for (size_t i = 0; i < MR; i++)
+                    r[i] = _mm256_loadu_ps(src + i * lda + p0);
+            } else {
+                __m256i km = recur_avx2_mask(kn);
+#pragma GCC unroll 6
+                for (size_t i = 0; i < MR; i++)
+                    r[i] = i < mi ? _mm256_maskload_ps(src + i * lda + p0, km)
+                                  : _mm256_setzero_ps();
+            }
             transpose8(r);
-            for (size_t p = 0; p < kn; p++)
-                _mm256_maskstore_ps(dst + (p0 + p) * MR, rows6, r[p]);
+            for (size_t p = 0; p < kn; p++) {
+                float *d = dst + (p0 + p) * MR;
+                if (d + 8 <= end) {
+                    _mm256_storeu_ps(d, r[p]);
+                } else {
+                    _mm_storeu_ps(d, _mm256_castps256_ps128(r[p]));
+                    _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(r[p], 1));
+                }
+            }
         }
     }
 }

@@ -109,6 +109,18 @@ RECUR_AVX2_INLINE void rnn_tile(const int nb, size_t h, size_t nr, const float *
 {
     __m256 acc[NB_MAX][2];
     panel_dot(nb, KS_FOR(nb), h, panel, hprev, ld_hprev, acc);
+    if (nr == PR) { /* full panel: plain loads and stores (masked ones are slow on AMD) */
+#pragma GCC unroll 6
+        for (int i = 0; i < nb; i++) {
+            const float *p = pre + (size_t)i * ld_pre;
+            float *o = out + (size_t)i * ld_out;
+            __m256 v0 = _mm256_add_ps(_mm256_loadu_ps(p), acc[i][0]);
+            __m256 v1 = _mm256_add_ps(_mm256_loadu_ps(p + 8), acc[i][1]);
+            _mm256_storeu_ps(o, recur_avx2_act(f, v0));
+            _mm256_storeu_ps(o + 8, recur_avx2_act(f, v1));
+        }
+        return;
+    }
     __m256i k0 = recur_avx2_mask(nr), k1 = recur_avx2_mask(nr > 8 ? nr - 8 : 0);
 #pragma GCC unroll 6
     for (int i = 0; i < nb; i++) {
@@ -134,6 +146,22 @@ RECUR_AVX2_INLINE void bptt_tile(const int nb, size_t h, size_t nr, const float 
 #pragma GCC unroll 6
         for (int i = 0; i < nb; i++)
             acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    }
+    if (nr == PR) { /* full panel: plain loads and stores */
+#pragma GCC unroll 6
+        for (int i = 0; i < nb; i++) {
+            __m256 g0 = acc[i][0], g1 = acc[i][1];
+            if (dh) {
+                const float *d = dh + (size_t)i * ld_dh;
+                g0 = _mm256_add_ps(_mm256_loadu_ps(d), g0);
+                g1 = _mm256_add_ps(_mm256_loadu_ps(d + 8), g1);
+            }
+            const float *y = hcur + (size_t)i * ld_h;
+            float *o = da + (size_t)i * ld_da;
+            _mm256_storeu_ps(o, recur_avx2_mul_act_grad(f, g0, _mm256_loadu_ps(y)));
+            _mm256_storeu_ps(o + 8, recur_avx2_mul_act_grad(f, g1, _mm256_loadu_ps(y + 8)));
+        }
+        return;
     }
     __m256i k0 = recur_avx2_mask(nr), k1 = recur_avx2_mask(nr > 8 ? nr - 8 : 0);
 #pragma GCC unroll 6
