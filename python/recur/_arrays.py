@@ -2,8 +2,6 @@
 alignment and (for outputs) writability. Nothing is ever converted or copied here: a
 wrong array raises TypeError (not an ndarray, wrong dtype) or ValueError (shape,
 layout), before any C call."""
-import ctypes
-
 import numpy as np
 
 
@@ -48,11 +46,3 @@ def check_ndim(a, name, ndim, dtype=np.float32):
 def ptr(a):
     """The data pointer of a checked array, or None (NULL) for None."""
     return None if a is None else a.ctypes.data
-
-
-def fptr(a):
-    return None if a is None else ctypes.cast(a.ctypes.data, ctypes.POINTER(ctypes.c_float))
-
-
-def iptr(a):
-    return None if a is None else ctypes.cast(a.ctypes.data, ctypes.POINTER(ctypes.c_int32))

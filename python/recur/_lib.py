@@ -60,8 +60,6 @@ def _load():
 lib, path = _load()
 
 c_size = ctypes.c_size_t
-c_float_p = ctypes.POINTER(ctypes.c_float)
-c_int32_p = ctypes.POINTER(ctypes.c_int32)
 c_enum = ctypes.c_int  # C enums are int-sized on every ABI recur targets
 
 
@@ -73,12 +71,16 @@ class ModelConfig(ctypes.Structure):
                 ('clip', ctypes.c_float), ('two_biases', ctypes.c_int)]
 
 
+# Pointer fields as void*: the struct is filled from plain addresses (an int, or None
+# for NULL), much cheaper than building a typed ctypes pointer per tensor.
 class LayerWeights(ctypes.Structure):
-    _fields_ = [('W', c_float_p), ('U', c_float_p), ('b', c_float_p), ('b_hh', c_float_p)]
+    _fields_ = [('W', ctypes.c_void_p), ('U', ctypes.c_void_p), ('b', ctypes.c_void_p),
+                ('b_hh', ctypes.c_void_p)]
 
 
 class ModelWeights(ctypes.Structure):
-    _fields_ = [('layers', ctypes.POINTER(LayerWeights)), ('V', c_float_p), ('c', c_float_p)]
+    _fields_ = [('layers', ctypes.POINTER(LayerWeights)), ('V', ctypes.c_void_p),
+                ('c', ctypes.c_void_p)]
 
 
 class BackwardOptions(ctypes.Structure):
@@ -115,10 +117,10 @@ _SIGNATURES = {
     'recur_model_create': (_status, [ctypes.POINTER(_vp), ctypes.POINTER(ModelConfig)]),
     'recur_model_destroy': (None, [_vp]),
     'recur_model_output_width': (c_size, [_vp]),
-    'recur_model_forward': (_status, [_vp, _vp, c_size, c_size, c_int32_p,
+    'recur_model_forward': (_status, [_vp, _vp, c_size, c_size, _vp,
                                       ctypes.POINTER(ModelWeights), _vp, _vp, _vp, _vp]),
     'recur_model_workspace_size': (_status, [_vp, c_size, c_size, ctypes.POINTER(c_size)]),
-    'recur_model_forward_train': (_status, [_vp, _vp, c_size, c_size, c_int32_p,
+    'recur_model_forward_train': (_status, [_vp, _vp, c_size, c_size, _vp,
                                             ctypes.POINTER(ModelWeights), _vp, _vp, _vp, _vp,
                                             _vp, c_size]),
     'recur_model_backward': (_status, [_vp, _vp, c_size, c_size, ctypes.POINTER(ModelWeights),

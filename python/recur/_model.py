@@ -9,7 +9,7 @@ import threading
 import numpy as np
 
 from . import _lib
-from ._arrays import check, check_ndim, fptr, iptr, ptr
+from ._arrays import check, check_ndim, ptr
 
 _L = _lib.lib
 
@@ -67,6 +67,8 @@ class Model:
         self.y_width = self.output_size or self.out_width
         self._shapes = self._param_shapes()
         self._zeros = {}
+        self._scratch = {}   # bias stand-ins of weights_at
+        self._ws_floats = {}  # (T, N) -> workspace floats
 
     def __reduce__(self):
         # copy.deepcopy and pickle (torch.save of a module) build a new descriptor and
@@ -145,7 +147,7 @@ class Model:
                                   writable=writable)
                     arrs.append(a)
                 keep += arrs
-                layers[l * self.D + d] = _lib.LayerWeights(*(fptr(a) for a in arrs))
+                layers[l * self.D + d] = _lib.LayerWeights(*(ptr(a) for a in arrs))
         V = c = None
         if self.output_size:
             for key in ('weight_out', 'bias_out'):
@@ -157,7 +159,67 @@ class Model:
                       writable=writable)
             keep += [V, c]
         keep.append(layers)
-        return _lib.ModelWeights(layers, fptr(V), fptr(c)), keep
+        return _lib.ModelWeights(layers, ptr(V), ptr(c)), keep
+
+    def weights_at(self, addrs, writable=False):
+        """A ModelWeights struct from the addresses (ints) of the parameters in
+        param_shapes() order, without checks: for callers that checked the tensors
+        behind them (recur.torch caches one per set of parameters). Missing biases
+        (bias=False) read zeros, or are written to per-model scratch when writable."""
+        it = iter(addrs)
+        nld = self.num_layers * self.D
+        layers = (_lib.LayerWeights * nld)()
+        for i in range(nld):
+            if self.bias:
+                layers[i] = _lib.LayerWeights(next(it), next(it), next(it), next(it))
+            else:
+                W, U = next(it), next(it)
+                b, b_hh = self._bias_scratch(i, writable)
+                layers[i] = _lib.LayerWeights(W, U, b, b_hh)
+        V = c = None
+        if self.output_size:
+            V, c = next(it), next(it)
+        return _lib.ModelWeights(layers, V, c), layers
+
+    def _bias_scratch(self, i, writable):
+        """Addresses standing in for the two biases of layer-direction i with bias=False:
+        shared zeros to read, or a scratch pair (never read back) to write."""
+        key = i if writable else -1
+        z = self._scratch.get(key)
+        if z is None:
+            z = self._scratch[key] = np.zeros((2, self.hidden_size), np.float32)
+        return z[0].ctypes.data, z[1].ctypes.data
+
+    def workspace_floats_cached(self, T, N):
+        n = self._ws_floats.get((T, N))
+        if n is None:
+            if len(self._ws_floats) >= 64:  # many shapes: keep the cache small
+                self._ws_floats.clear()
+            n = self._ws_floats[(T, N)] = self.workspace_floats(T, N)
+        return n
+
+    def forward_at(self, T, N, lengths, w, x, h0, y, h_n, workspace=0, ws_bytes=0):
+        """recur_model_forward (workspace 0) or _forward_train on addresses (ints, or
+        None for NULL) that the caller checked; raises on a non-zero status."""
+        with self._lock:
+            if workspace:
+                st = _L.recur_model_forward_train(self._ctx, self._model, T, N, lengths,
+                                                  ctypes.byref(w), x, h0, y, h_n, workspace,
+                                                  ws_bytes)
+            else:
+                st = _L.recur_model_forward(self._ctx, self._model, T, N, lengths,
+                                            ctypes.byref(w), x, h0, y, h_n)
+        _lib.check(st)
+
+    def backward_at(self, T, N, w, x, workspace, ws_bytes, dy, dh_last, grads, dx, dh0):
+        """recur_model_backward on checked addresses (dy with respect to the output, full
+        BPTT, gradients overwritten)."""
+        opts = _lib.BackwardOptions(_lib.DY_KIND['output'], 0, 0)
+        with self._lock:
+            st = _L.recur_model_backward(self._ctx, self._model, T, N, ctypes.byref(w), x,
+                                         workspace, ws_bytes, dy, dh_last, ctypes.byref(opts),
+                                         ctypes.byref(grads), dx, dh0)
+        _lib.check(st)
 
     # ------------------------------------------------------------------ shapes
     def dims(self, x):
@@ -205,11 +267,11 @@ class Model:
         w, keep = self._struct(params, 'params')
         with self._lock:
             if workspace is None:
-                st = _L.recur_model_forward(self._ctx, self._model, T, N, iptr(lengths),
+                st = _L.recur_model_forward(self._ctx, self._model, T, N, ptr(lengths),
                                             ctypes.byref(w), ptr(x), ptr(h0), ptr(y), ptr(h_n))
             else:
                 check(workspace, 'workspace', (self.workspace_floats(T, N),), writable=True)
-                st = _L.recur_model_forward_train(self._ctx, self._model, T, N, iptr(lengths),
+                st = _L.recur_model_forward_train(self._ctx, self._model, T, N, ptr(lengths),
                                                   ctypes.byref(w), ptr(x), ptr(h0), ptr(y),
                                                   ptr(h_n), ptr(workspace), workspace.nbytes)
         _lib.check(st)

@@ -22,32 +22,44 @@ __all__ = ['RNN']
 
 def _np(t, name):
     """A NumPy view of a CPU float32 tensor (no copy); anything else raises."""
+    return _dense(t, name).detach().numpy()
+
+
+def _dense(t, name):
+    """t itself when it is a contiguous CPU float32 tensor, a contiguous copy when only
+    the layout differs (as torch.nn.RNN accepts); anything else raises."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f'{name}: expected a torch.Tensor, got {type(t).__name__}')
-    if t.device.type != 'cpu':
-        raise ValueError(f'{name}: recur.torch runs on the CPU only, got a tensor on {t.device}')
     if t.dtype != torch.float32:
         raise TypeError(f'{name}: recur.torch needs float32, got {t.dtype}')
+    if t.device.type != 'cpu':
+        raise ValueError(f'{name}: recur.torch runs on the CPU only, got a tensor on {t.device}')
     if t.layout != torch.strided:
         raise TypeError(f'{name}: dense tensors only, got {t.layout}')
-    return t.detach().contiguous().numpy()
+    return t.contiguous()
+
+
+def _addr(t):
+    return None if t is None else t.data_ptr()
 
 
 class _RecurRNN(torch.autograd.Function):
     """(x, h0, *params) -> (y, h_n) through recur_model_forward_train and, backwards,
-    recur_model_backward."""
+    recur_model_backward. x and h0 come checked and contiguous (RNN.forward); the
+    parameters' struct comes from RNN._weights."""
 
     @staticmethod
-    def forward(ctx, model, names, lengths, x, h0, *params):
-        xn = _np(x, 'input')
-        h0n = None if h0 is None else _np(h0, 'h0')
-        pn = {n: _np(p, n) for n, p in zip(names, params)}
-        T, N = model.dims(xn)
-        ws = np.empty(model.workspace_floats(T, N), np.float32)
-        y = torch.empty(model.seq_shape(T, N, model.y_width), dtype=torch.float32)
-        h_n = torch.empty(model.state_shape(N), dtype=torch.float32)
-        model.forward(pn, xn, h0n, lengths, y.numpy(), h_n.numpy(), workspace=ws)
-        ctx.model, ctx.names, ctx.ws, ctx.has_h0 = model, names, ws, h0 is not None
+    def forward(ctx, module, lengths, x, h0, *params):
+        m = module._recur
+        T, N = module._dims(x)
+        nws = m.workspace_floats_cached(T, N)
+        ws = torch.empty(nws, dtype=torch.float32)
+        y = torch.empty(m.seq_shape(T, N, m.y_width), dtype=torch.float32)
+        h_n = torch.empty(m.state_shape(N), dtype=torch.float32)
+        w = module._weights(params)
+        m.forward_at(T, N, None if lengths is None else lengths.ctypes.data, w, x.data_ptr(),
+                     _addr(h0), y.data_ptr(), h_n.data_ptr(), ws.data_ptr(), nws * 4)
+        ctx.module, ctx.ws, ctx.has_h0, ctx.TN = module, ws, h0 is not None, (T, N)
         # Saved through autograd: an in-place change before backward is an error, as in torch.
         ctx.save_for_backward(x, *params)
         return y, h_n
@@ -56,19 +68,19 @@ class _RecurRNN(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dy, dh_n):
         x, *params = ctx.saved_tensors
-        m = ctx.model
-        xn = _np(x, 'input')
-        pn = {n: _np(p, n) for n, p in zip(ctx.names, params)}
-        T, N = m.dims(xn)
-        grads = {n: torch.empty(p.shape, dtype=torch.float32) for n, p in zip(ctx.names, params)}
-        need_dx, need_dh0 = ctx.needs_input_grad[3], ctx.has_h0 and ctx.needs_input_grad[4]
+        module, (T, N) = ctx.module, ctx.TN
+        m = module._recur
+        grads = [torch.empty(p.shape, dtype=torch.float32) for p in params]
+        need_dx, need_dh0 = ctx.needs_input_grad[2], ctx.has_h0 and ctx.needs_input_grad[3]
         dx = torch.empty(x.shape, dtype=torch.float32) if need_dx else None
         dh0 = torch.empty(m.state_shape(N), dtype=torch.float32) if need_dh0 else None
-        m.backward(pn, xn, ctx.ws, {n: g.numpy() for n, g in grads.items()},
-                   None if dy is None else _np(dy, 'grad of output'),
-                   None if dh_n is None else _np(dh_n, 'grad of h_n'),
-                   None if dx is None else dx.numpy(), None if dh0 is None else dh0.numpy())
-        return (None, None, None, dx, dh0) + tuple(grads[n] for n in ctx.names)
+        dy = None if dy is None else _dense(dy, 'grad of output')
+        dh_n = None if dh_n is None else _dense(dh_n, 'grad of h_n')
+        g, keep = m.weights_at([t.data_ptr() for t in grads], writable=True)
+        m.backward_at(T, N, module._weights(params), x.data_ptr(), ctx.ws.data_ptr(),
+                      ctx.ws.numel() * 4, _addr(dy), _addr(dh_n), g, _addr(dx), _addr(dh0))
+        del keep
+        return (None, None, dx, dh0) + tuple(grads)
 
 
 class RNN(nn.Module):
@@ -95,10 +107,19 @@ class RNN(nn.Module):
         self._recur = Model(input_size, hidden_size, num_layers, nonlinearity, bidirectional,
                             batch_first, bias=bias, num_threads=num_threads, isa=isa)
         self._threads = num_threads
+        self._last_threads = None  # the count last given to the context
+        self._wcache = None         # (key, struct, ...) of _weights
         self._flat_weights_names = list(self._recur.param_shapes())
         for name, shape in self._recur.param_shapes().items():
             self.register_parameter(name, nn.Parameter(torch.empty(shape, dtype=torch.float32)))
         self.reset_parameters()
+
+    def __getstate__(self):
+        # The cached C struct holds raw pointers: never copied or pickled.
+        state = super().__getstate__() if hasattr(super(), '__getstate__') else self.__dict__
+        state = dict(state)
+        state['_wcache'] = None
+        return state
 
     def reset_parameters(self):
         stdv = 1.0 / math.sqrt(self.hidden_size)
@@ -159,34 +180,64 @@ class RNN(nn.Module):
                     raise ValueError('For unbatched 2-D input, hx should also be 2-D '
                                      f'but got {hx.dim()}-D tensor')
                 hx = hx.unsqueeze(1)
-        for name, t in (('input', x), ('hx', hx)):
-            if t is not None:
-                _np(t[:0], name)  # device and dtype checks before anything runs
+        x = _dense(x, 'input')
+        hx = None if hx is None else _dense(hx, 'hx')
+        T, N = self._dims(x)
+        if hx is not None and tuple(hx.shape) != self._recur.state_shape(N):
+            raise ValueError(f'h0: expected shape {self._recur.state_shape(N)}, '
+                             f'got {tuple(hx.shape)}')
         if self._threads is None:
-            self._recur.set_num_threads(torch.get_num_threads())
-        names = self._flat_weights_names
-        params = [getattr(self, n) for n in names]
+            n = torch.get_num_threads()
+            if n != self._last_threads:
+                self._recur.set_num_threads(n)
+                self._last_threads = n
+        params = [self._parameters[n] for n in self._flat_weights_names]
         needs_grad = torch.is_grad_enabled() and (
             x.requires_grad or (hx is not None and hx.requires_grad)
             or any(p.requires_grad for p in params))
         if needs_grad:
-            y, h_n = _RecurRNN.apply(self._recur, names, lengths, x, hx, *params)
+            y, h_n = _RecurRNN.apply(self, lengths, x, hx, *params)
         else:
-            y, h_n = self._infer(x, hx, lengths, params)
+            y, h_n = self._infer(x, hx, lengths, params, T, N)
         if packed:
             y = self._pack(y, input, lengths)
         elif unbatched:
             y, h_n = y.squeeze(0 if self.batch_first else 1), h_n.squeeze(1)
         return y, h_n
 
-    def _infer(self, x, hx, lengths, params):
+    def _dims(self, x):
+        """(T, N) of a checked 3-D input."""
+        if x.shape[2] != self.input_size:
+            raise ValueError(f'input: last dimension is {x.shape[2]}, the model has '
+                             f'input_size {self.input_size}')
+        if 0 in x.shape:
+            raise ValueError(f'input: empty dimension in shape {tuple(x.shape)}')
+        return (x.shape[1], x.shape[0]) if self.batch_first else (x.shape[0], x.shape[1])
+
+    def _weights(self, params):
+        """The C struct over the parameters, rebuilt (after full checks) only when a
+        parameter's storage, shape or strides changed since the last call."""
+        key = tuple((p.data_ptr(), p.shape, p.stride()) for p in params)
+        if self._wcache is not None and self._wcache[0] == key:
+            return self._wcache[1]
+        shapes = self._recur.param_shapes()
+        for n, p in zip(self._flat_weights_names, params):
+            t = _dense(p, n)
+            if t.data_ptr() != p.data_ptr():
+                raise ValueError(f'{n}: the parameter must be contiguous')
+            if tuple(p.shape) != shapes[n]:
+                raise ValueError(f'{n}: expected shape {shapes[n]}, got {tuple(p.shape)}')
+        w, layers = self._recur.weights_at([p.data_ptr() for p in params])
+        self._wcache = (key, w, layers)  # layers: the array the struct points to
+        return w
+
+    def _infer(self, x, hx, lengths, params, T, N):
         m = self._recur
-        xn = _np(x, 'input')
-        T, N = m.dims(xn)
         y = torch.empty(m.seq_shape(T, N, m.y_width), dtype=torch.float32)
         h_n = torch.empty(m.state_shape(N), dtype=torch.float32)
-        pn = {n: _np(p, n) for n, p in zip(self._flat_weights_names, params)}
-        m.forward(pn, xn, None if hx is None else _np(hx, 'hx'), lengths, y.numpy(), h_n.numpy())
+        m.forward_at(T, N, None if lengths is None else lengths.ctypes.data,
+                     self._weights(params), x.data_ptr(), _addr(hx), y.data_ptr(),
+                     h_n.data_ptr())
         return y, h_n
 
     def _pack(self, y, input, lengths):

@@ -1,5 +1,6 @@
 """recur.torch.RNN against torch.nn.RNN: outputs, h_n and the gradients of the input,
 h0 and every parameter, within the bound of tolerance.py."""
+import io
 import itertools
 
 import numpy as np
@@ -175,4 +176,36 @@ def test_copy_and_save():
     m3 = torch.load(buf)
     y = m(x)[0]
     del m
+    assert torch.equal(m2(x)[0], y) and torch.equal(m3(x)[0], y)
+
+
+def test_weights_cache_follows_parameters():
+    """The module caches the C struct over its parameters: in-place updates, new
+    tensors behind a parameter, a transposed view and copies after a call all behave as
+    with torch.nn.RNN."""
+    import copy
+    torch.manual_seed(3)
+    ref = torch.nn.RNN(I, H, 2)
+    m = rt.RNN.from_torch(ref)
+    x = torch.randn(T, N, I)
+    with torch.no_grad():
+        assert_close(m(x)[0], ref(x)[0], H + H + 2, T * 2, 'before any change')
+        for p, q in zip(m.parameters(), ref.parameters()):  # in place: same storage
+            p.mul_(0.5)
+            q.mul_(0.5)
+        assert_close(m(x)[0], ref(x)[0], H + H + 2, T * 2, 'after an in-place update')
+        new = torch.randn(H, H)
+        m.weight_hh_l1.data = new.clone()  # new storage behind the same parameter
+        ref.weight_hh_l1.data = new.clone()
+        assert_close(m(x)[0], ref(x)[0], H + H + 2, T * 2, 'after new storage')
+        m.weight_hh_l0.data = m.weight_hh_l0.data.t()  # same storage, not contiguous
+        with pytest.raises(ValueError, match='contiguous'):
+            m(x)
+        m.weight_hh_l0.data = m.weight_hh_l0.data.t()
+        y = m(x)[0]
+    m2 = copy.deepcopy(m)  # after calls: the cached struct is not copied
+    buf = io.BytesIO()
+    torch.save(m, buf)
+    buf.seek(0)
+    m3 = torch.load(buf)
     assert torch.equal(m2(x)[0], y) and torch.equal(m3(x)[0], y)
