@@ -19,6 +19,12 @@ void recur_f32_pack_b_trans__avx2(size_t kc, size_t nc, const float *b, size_t l
 void recur_f32_pack_a_rows__avx2(size_t mc, size_t kc, const float *a, size_t lda,
                                  float *dst);
 
+/* GEMM config's pack_a_cols (A stored transposed) and pack_b_rows (row-major B). */
+void recur_f32_pack_a_cols__avx2(size_t mc, size_t kc, const float *a, size_t lda,
+                                 float *dst);
+void recur_f32_pack_b_rows__avx2(size_t kc, size_t nc, const float *b, size_t ldb,
+                                 float *dst);
+
 size_t recur_f32_packed_rec_floats__avx2(size_t h, size_t rows);
 void recur_f32_pack_rec__avx2(size_t h, size_t rows, const float *m, ptrdiff_t rs,
                               ptrdiff_t cs, float *packed);

@@ -113,3 +113,45 @@ void recur_f32_pack_a_rows__avx2(size_t mc, size_t kc, const float *a, size_t ld
         }
     }
 }
+
+/* A stored transposed, A(i,k) = a[k*lda + i] (dW = dA^T x): panels of 6 rows, each k
+ * step a contiguous run of 6 floats, copied as 4 + 2 (plain loads and stores; nothing
+ * read or written past the block). */
+void recur_f32_pack_a_cols__avx2(size_t mc, size_t kc, const float *a, size_t lda, float *dst)
+{
+    for (size_t i0 = 0; i0 < mc; i0 += MR) {
+        size_t mi = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = a + i0;
+        if (mi == MR) {
+            for (size_t p = 0; p < kc; p++, dst += MR) {
+                const float *s = src + p * lda;
+                _mm_storeu_ps(dst, _mm_loadu_ps(s));
+                _mm_storel_pi((__m64 *)(dst + 4), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(s + 4)));
+            }
+            continue;
+        }
+        for (size_t p = 0; p < kc; p++, dst += MR)
+            for (size_t i = 0; i < MR; i++)
+                dst[i] = i < mi ? src[p * lda + i] : 0.0f;
+    }
+}
+
+/* Row-major B, B(k,j) = b[k*ldb + j]: panels of 16 columns, read row by row. */
+void recur_f32_pack_b_rows__avx2(size_t kc, size_t nc, const float *b, size_t ldb, float *dst)
+{
+    for (size_t p = 0; p < kc; p++) {
+        const float *src = b + p * ldb;
+        for (size_t j0 = 0; j0 < nc; j0 += NR) {
+            size_t nj = nc - j0 < NR ? nc - j0 : NR;
+            float *d = dst + j0 * kc + p * NR;
+            if (nj == NR) {
+                _mm256_storeu_ps(d, _mm256_loadu_ps(src + j0));
+                _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + j0 + 8));
+            } else {
+                _mm256_storeu_ps(d, _mm256_maskload_ps(src + j0, recur_avx2_mask(nj)));
+                _mm256_storeu_ps(d + 8, _mm256_maskload_ps(src + j0 + 8,
+                                                           recur_avx2_mask(nj > 8 ? nj - 8 : 0)));
+            }
+        }
+    }
+}
