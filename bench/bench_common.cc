@@ -14,6 +14,10 @@
 #include <omp.h>
 #endif
 
+extern "C" {
+#include "gemm.h" // the blocks chosen per ISA, the machine (topology.h)
+}
+
 namespace rb {
 
 std::string Shape::name() const
@@ -174,6 +178,40 @@ std::string cpu_model()
     }
     return "?";
 }
+
+std::map<std::string, std::string> machine_context()
+{
+    const recur_machine *m = recur_machine_get();
+    std::map<std::string, std::string> kv;
+    kv["cpu_vendor"] = m->cpu_vendor[0] ? m->cpu_vendor : "?";
+    kv["cpu_name"] = m->cpu_name[0] ? m->cpu_name : "?";
+    kv["cpu_family"] = std::to_string(m->cpu_family);
+    kv["cpu_model_number"] = std::to_string(m->cpu_model);
+    kv["cache_l1d_kib"] = std::to_string(m->l1d_bytes >> 10);
+    kv["cache_l2_kib"] = std::to_string(m->l2_bytes >> 10);
+    kv["cache_l3_kib"] = std::to_string(m->l3_bytes >> 10);
+    kv["cache_l3_cores"] = std::to_string(m->l3_cores);
+    for (int v = RECUR_ISA_SCALAR; std::string(recur_isa_name((recur_isa)v)) != "unknown"; v++) {
+        const recur_kernel_table *kt = recur_kernel_table_get((recur_isa)v);
+        if (!kt || kt->gemm != recur_gemm_blocked)
+            continue; // the scalar oracle's plain loop has no blocks
+        const recur_gemm_config &g = kt->gemm_config;
+        kv[std::string("gemm_blocks_") + recur_isa_name(kt->isa)] =
+            std::to_string(g.mr) + "x" + std::to_string(g.nr) + " kc=" + std::to_string(g.kc) +
+            " mc=" + std::to_string(g.mc) + " nc=" + std::to_string(g.nc) + " (" +
+            recur_gemm_blocks_source_name(g.blocks_from) + ")";
+    }
+    return kv;
+}
+
+// Added to the context of every run at start-up, as BENCHMARK() registers at start-up,
+// so that each binary linking the harness names the CPU and the blocks (the report's
+// header reads them).
+static const bool machine_context_added = [] {
+    for (const auto &kv : machine_context())
+        benchmark::AddCustomContext(kv.first, kv.second);
+    return true;
+}();
 
 const std::vector<int> &thread_counts()
 {

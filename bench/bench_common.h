@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,6 +104,12 @@ double model_forward_flops(const ModelShape &m);
 
 // "model name" of /proc/cpuinfo, else lscpu's "Model name" ("?" when neither is found).
 std::string cpu_model();
+
+// The machine as the library detected it and the GEMM blocks it chose per ISA
+// (cpu_vendor, cpu_name, cpu_family, cpu_model_number, cache_l1d_kib, cache_l2_kib,
+// cache_l3_kib, cache_l3_cores, gemm_blocks_<isa> = "6x16 kc=256 mc=252 nc=8192
+// (derived)"); every run's context carries these keys.
+std::map<std::string, std::string> machine_context();
 
 // Registration of each group (bench_recur.cc, bench_kernels.cc, bench_onednn.cc,
 // bench_model.cc, bench_onednn_model.cc).

@@ -104,6 +104,15 @@ RECUR_API recur_isa recur_isa_best(void);
  * (scalar | avx2 | avx512 | neon | auto; unset or empty means auto). If RECUR_ISA
  * names an ISA that is unknown or not supported here, creation fails with
  * RECUR_ERR_UNSUPPORTED_ISA (or RECUR_ERR_INVALID_ARGUMENT for an unknown name).
+ *
+ * The GEMM cache blocks (kc, mc, nc) of each ISA are chosen once per process from the
+ * detected caches (L1d, L2, a core's share of the L3; docs/kernels.md). For
+ * experiments the environment variable RECUR_GEMM_BLOCKS="kc,mc,nc" overrides them:
+ * plain counts, kc <= 1024, mc <= 4096, nc <= 8192 (mc and nc rounded to whole
+ * register tiles); an empty or missing field keeps the chosen value ("256", ",120");
+ * any other value is ignored as a whole. kc sets where each GEMM's sums are split, so
+ * one ISA's results may differ in the last bits between machines with different
+ * caches or blocks (never between thread counts).
  */
 typedef struct recur_context recur_context;
 

@@ -1,6 +1,8 @@
-/* Contexts: the kernel table in use plus scratch memory reused across calls. */
+/* Contexts: their own copy of the kernel table in use (with the GEMM blocks chosen for
+ * this machine) plus scratch memory reused across calls. */
 #include <stdlib.h>
 #include <string.h>
+#include "isa_list.h"
 #include "parallel.h"
 
 #define RECUR_MAX_THREADS 1024
@@ -48,9 +50,10 @@ static size_t default_threads(void)
 static recur_status isa_from_env(recur_isa *isa)
 {
     static const struct { const char *name; recur_isa isa; } names[] = {
-        {"auto", RECUR_ISA_AUTO},     {"scalar", RECUR_ISA_SCALAR},
-        {"avx2", RECUR_ISA_AVX2},     {"avx512", RECUR_ISA_AVX512},
-        {"neon", RECUR_ISA_NEON},
+        {"auto", RECUR_ISA_AUTO},
+#define RECUR_ISA_NAME_(NAME, name, runs, rank) {#name, RECUR_ISA_##NAME},
+        RECUR_ISA_LIST(RECUR_ISA_NAME_)
+#undef RECUR_ISA_NAME_
     };
     const char *v = getenv("RECUR_ISA");
     *isa = RECUR_ISA_AUTO;
@@ -72,13 +75,15 @@ recur_status recur_context_create(recur_context **ctx)
     recur_status st = isa_from_env(&isa);
     if (st != RECUR_OK)
         return st;
-    const recur_kernel_table *kt = recur_kernel_table_get(isa);
-    if (!kt)
+    if (!recur_isa_supported(isa))
         return RECUR_ERR_UNSUPPORTED_ISA;
+    /* Allocated before the first table lookup detects the machine (which allocates
+     * too), so that the context's own allocation is its first. */
     recur_context *c = calloc(1, sizeof *c);
     if (!c)
         return RECUR_ERR_OUT_OF_MEMORY;
-    c->kt = kt;
+    c->table = *recur_kernel_table_get(isa); /* the context's own copy */
+    c->kt = &c->table;
     c->num_threads = default_threads();
     c->min_step_fmas = RECUR_MIN_STEP_FMAS_DEFAULT;
     c->barrier = RECUR_BARRIER_AUTO;
@@ -105,12 +110,13 @@ recur_status recur_context_set_isa(recur_context *ctx, recur_isa isa)
 {
     if (!ctx)
         return RECUR_ERR_NULL_POINTER;
-    if ((unsigned)isa > (unsigned)RECUR_ISA_NEON)
+    if ((unsigned)isa > (unsigned)RECUR_ISA_COUNT)
         return RECUR_ERR_INVALID_ARGUMENT;
     const recur_kernel_table *kt = recur_kernel_table_get(isa);
     if (!kt)
         return RECUR_ERR_UNSUPPORTED_ISA;
-    ctx->kt = kt;
+    ctx->table = *kt;
+    ctx->kt = &ctx->table;
     return RECUR_OK;
 }
 

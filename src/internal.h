@@ -30,7 +30,10 @@ enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
 #define RECUR_CONTENDED_SOLO_CALLS 16
 
 struct recur_context {
-    const recur_kernel_table *kt;
+    const recur_kernel_table *kt; /* &table: what the drivers read */
+    /* This context's copy of its ISA's table (recur_kernel_table_get's, GEMM blocks
+     * included), so one context's blocks can be changed without touching another's. */
+    recur_kernel_table table;
     float *scratch;         /* grown on demand, reused across calls */
     size_t scratch_floats;
     size_t num_threads;     /* >= 1: team size a call may use */

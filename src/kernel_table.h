@@ -28,10 +28,22 @@ typedef void (*recur_gemm_ukernel_fn)(size_t kc, const float *a, const float *b,
                                       float *c, size_t ldc, size_t m, size_t n,
                                       int accumulate, const float *bias);
 
+/* Where a table's cache blocks came from (src/gemm.c: recur_gemm_config_choose). */
+typedef enum recur_gemm_blocks_source {
+    RECUR_BLOCKS_DEFAULT = 0, /* the constants of kernels/<isa>/table.c (caches unknown) */
+    RECUR_BLOCKS_DERIVED = 1, /* from the detected caches (the BLIS rule, src/gemm.c) */
+    RECUR_BLOCKS_OVERRIDE = 2 /* the environment variable RECUR_GEMM_BLOCKS */
+} recur_gemm_blocks_source;
+
 typedef struct recur_gemm_config {
     recur_gemm_ukernel_fn ukernel;
     size_t mr, nr;     /* register tile */
-    size_t kc, mc, nc; /* cache blocks: kc*nr panel in L1, mc*kc block in L2, kc*nc in L3 */
+    /* Cache blocks: kc*nr panel in L1, mc*kc block in L2, kc*nc in L3. The tables hold
+     * the defaults; the tables handed out by recur_kernel_table_get and every context's
+     * copy carry the blocks derived from the detected caches (or overridden), and
+     * blocks_from says which. */
+    size_t kc, mc, nc;
+    recur_gemm_blocks_source blocks_from;
     /* Optional (NULL: the driver's portable loop). Packs a kc x nc block of B stored
      * transposed, B(k,j) = b[j*ldb + k], into NR panels exactly as the driver does
      * (kc steps of NR floats, columns past nc zero). Stored transposed is the input
@@ -191,7 +203,8 @@ void recur_gemm_blocked_prepacked(const struct recur_kernel_table *kt, size_t m,
                                   const float *bpre, float *c, size_t ldc, int accumulate,
                                   const float *bias, float *scratch);
 
-/* The table for isa, or NULL when this build or CPU lacks it. Thread-safe. */
+/* The table for isa, or NULL when this build or CPU lacks it. Thread-safe. Its GEMM
+ * blocks are chosen for this machine once per process (src/dispatch.c). */
 const recur_kernel_table *recur_kernel_table_get(recur_isa isa);
 
 /* Per-ISA table constructors (defined in kernels/<isa>/); NULL when not built. */

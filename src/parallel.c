@@ -1,4 +1,4 @@
-/* Teams, step plans and the parallel GEMM / column-sum pieces (see parallel.h). */
+/* Teams, step plans, barriers and the parallel column sums (see parallel.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "parallel.h"
@@ -182,36 +182,6 @@ float *recur_team_buffer(recur_context *ctx, recur_team *team, size_t tid, size_
     }
     recur_team_barrier(team, nt, phase);
     return atomic_load(&team->failed) ? NULL : b->p;
-}
-
-void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t m, size_t n,
-                    size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
-                    ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc, int accumulate,
-                    const float *row_bias, float *scratch)
-{
-    size_t mr = kt->gemm_config.mr ? kt->gemm_config.mr : 1;
-    size_t nr = kt->gemm_config.nr ? kt->gemm_config.nr : 1;
-    size_t i0 = 0, i1 = m, j0 = 0, j1 = n;
-    /* Whole register tiles per thread; the dimension with more tiles balances better. */
-    if ((n + nr - 1) / nr >= (m + mr - 1) / mr)
-        recur_split_units(n, nr, nt, tid, &j0, &j1);
-    else
-        recur_split_units(m, mr, nt, tid, &i0, &i1);
-    if (i0 >= i1 || j0 >= j1)
-        return;
-    if (row_bias && kt->gemm_bias) { /* bias added in the GEMM: no pass */
-        kt->gemm_bias(kt, i1 - i0, j1 - j0, k, a + (ptrdiff_t)i0 * rsa, rsa, csa,
-                      b + (ptrdiff_t)j0 * csb, rsb, csb, row_bias + j0, c + i0 * ldc + j0,
-                      ldc, scratch);
-        return;
-    }
-    if (row_bias) {
-        for (size_t i = i0; i < i1; i++)
-            memcpy(c + i * ldc + j0, row_bias + j0, (j1 - j0) * sizeof(float));
-        accumulate = 1;
-    }
-    kt->gemm(kt, i1 - i0, j1 - j0, k, a + (ptrdiff_t)i0 * rsa, rsa, csa,
-             b + (ptrdiff_t)j0 * csb, rsb, csb, c + i0 * ldc + j0, ldc, accumulate, scratch);
 }
 
 void recur_par_column_sums(size_t tid, size_t nt, const float *m, size_t rows, size_t cols,

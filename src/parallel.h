@@ -16,19 +16,9 @@
 #include <stddef.h>
 #include "internal.h"
 #include "spin_barrier.h"
-
-/* ---- machine (src/topology.c) */
-
-typedef struct recur_machine {
-    size_t cores, logical_cpus, numa_nodes;
-    size_t l1d_bytes, l2_bytes, l3_bytes; /* 0 = unknown */
-    int hwloc;
-} recur_machine;
-
-/* Detected once per process; thread-safe. */
-const recur_machine *recur_machine_get(void);
-/* Binds the calling thread to core (modulo the core count); 1 on success. */
-int recur_bind_thread_to_core(size_t core);
+/* The drivers reach the machine description and the team GEMM through this header. */
+#include "gemm.h"
+#include "topology.h"
 
 /* ---- splitting */
 
@@ -97,17 +87,7 @@ void recur_team_barrier(recur_team *team, size_t nt, size_t *phase);
 float *recur_team_buffer(recur_context *ctx, recur_team *team, size_t tid, size_t nt,
                          size_t floats, size_t *phase);
 
-/* ---- parallel pieces */
-
-/*
- * This thread's block of C (+)= A B, or with row_bias (n floats; accumulate is then
- * ignored) C = row_bias + A B, the bias added to the finished k sum either way:
- * blocks of whole MR rows or NR columns (whichever dimension has more), K unsplit.
- */
-void recur_par_gemm(const recur_kernel_table *kt, size_t tid, size_t nt, size_t m, size_t n,
-                    size_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
-                    ptrdiff_t rsb, ptrdiff_t csb, float *c, size_t ldc, int accumulate,
-                    const float *row_bias, float *scratch);
+/* ---- parallel pieces (the team GEMM, recur_par_gemm, is in gemm.h) */
 
 /* out[j] (+)= sum over rows (in increasing order) of m[r][j], split over columns. */
 void recur_par_column_sums(size_t tid, size_t nt, const float *m, size_t rows, size_t cols,

@@ -1,7 +1,8 @@
 /*
  * Machine topology, read once per process: physical cores (SMT siblings counted
- * once), L1d/L2/L3 sizes, NUMA nodes. Through hwloc when the build has it, else
- * from sysconf and /sys/devices/system/cpu. Also binds the calling thread to a core.
+ * once), L1d/L2/L3 sizes and the cores sharing the L3, NUMA nodes. Through hwloc
+ * when the build has it, else from sysconf and /sys/devices/system/cpu. Also binds
+ * the calling thread to a core.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "parallel.h"
+#include "topology.h"
 
 #ifdef RECUR_HAVE_HWLOC
 #include <hwloc.h>
@@ -45,6 +46,11 @@ static int detect_hwloc(recur_machine *m)
     m->l1d_bytes = cache_size(HWLOC_OBJ_L1CACHE);
     m->l2_bytes = cache_size(HWLOC_OBJ_L2CACHE);
     m->l3_bytes = cache_size(HWLOC_OBJ_L3CACHE);
+    hwloc_obj_t l3 = hwloc_get_obj_by_type(topo, HWLOC_OBJ_L3CACHE, 0);
+    if (l3 && l3->cpuset) {
+        int n = hwloc_get_nbobjs_inside_cpuset_by_type(topo, l3->cpuset, HWLOC_OBJ_CORE);
+        m->l3_cores = n > 0 ? (size_t)n : 0;
+    }
     m->hwloc = 1;
     topo_ok = 1;
     return 1;
@@ -83,6 +89,34 @@ static size_t read_cache_size(const char *path)
     return (size_t)v;
 }
 
+/* CPUs in a sysfs list like "0-7,64-71"; 0 when unreadable. */
+static size_t count_cpu_list(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    long lo, hi;
+    int c;
+    while (fscanf(f, "%ld", &lo) == 1) {
+        hi = lo;
+        c = fgetc(f);
+        if (c == '-') {
+            if (fscanf(f, "%ld", &hi) != 1)
+                break;
+            c = fgetc(f);
+        }
+        if (hi >= lo)
+            n += (size_t)(hi - lo + 1);
+        if (c != ',')
+            break;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Runs after detect_cores_sysfs: the L3's CPU list counts logical CPUs, so SMT
+ * siblings are divided out. */
 static void detect_caches_sysfs(recur_machine *m)
 {
     char path[128], type[32];
@@ -105,8 +139,14 @@ static void detect_caches_sysfs(recur_machine *m)
             m->l1d_bytes = bytes;
         else if (level == 2)
             m->l2_bytes = bytes;
-        else if (level == 3)
+        else if (level == 3) {
             m->l3_bytes = bytes;
+            snprintf(path, sizeof path,
+                     "/sys/devices/system/cpu/cpu0/cache/index%d/shared_cpu_list", i);
+            size_t cpus = count_cpu_list(path);
+            size_t smt = m->cores && m->logical_cpus >= m->cores ? m->logical_cpus / m->cores : 1;
+            m->l3_cores = cpus ? (cpus + smt - 1) / smt : 0;
+        }
     }
 #ifdef _SC_LEVEL1_DCACHE_SIZE
     /* glibc reads CPUID; used where sysfs has no cache directory. */
@@ -162,6 +202,7 @@ static void detect_cores_sysfs(recur_machine *m)
 
 static void detect(void)
 {
+    recur_cpu_identify(&machine);
 #ifdef RECUR_HAVE_HWLOC
     if (detect_hwloc(&machine))
         return;

@@ -191,6 +191,25 @@ def model_tables(models):
     return lines
 
 
+def machine_lines(context):
+    """The CPU and the GEMM blocks recur chose on it, from the run's context (keys from
+    bench_common.cc: machine_context); nothing for runs made before those keys."""
+    lines = []
+    if context.get("cpu_family") is not None:
+        caches = "L1d %s KiB, L2 %s KiB, L3 %s KiB shared by %s cores" % (
+            context.get("cache_l1d_kib", "?"), context.get("cache_l2_kib", "?"),
+            context.get("cache_l3_kib", "?"), context.get("cache_l3_cores", "?"))
+        lines.append("CPU: %s, vendor %s, family %s, model %s; %s." % (
+            context.get("cpu_name", "?"), context.get("cpu_vendor", "?"),
+            context["cpu_family"], context.get("cpu_model_number", "?"), caches))
+    blocks = sorted((k[len("gemm_blocks_"):], v) for k, v in context.items()
+                    if k.startswith("gemm_blocks_"))
+    if blocks:
+        lines.append("GEMM tile and cache blocks (RECUR_GEMM_BLOCKS overrides them): " +
+                     "; ".join("%s %s" % kv for kv in blocks) + ".")
+    return [""] + lines if lines else []
+
+
 def make_report(context, rows, out_dir, cpu_model=None):
     os.makedirs(out_dir, exist_ok=True)
     recur, onednn, models = {}, {}, {}
@@ -222,6 +241,7 @@ def make_report(context, rows, out_dir, cpu_model=None):
                      context.get("recur_best_isa", "?"), context.get("onednn_isa", "?"),
                      context.get("clock", "?"), context.get("shapes_from", "?"),
                      context.get("date", "?")))
+    lines += machine_lines(context)
     lines.append("")
     lines.append("Measured single-core FMA peaks (GFLOP/s): " + ", ".join(
         "%s %.1f" % (k, v) for k, v in sorted(peaks.items(), key=lambda kv: kv[1])) + ".")

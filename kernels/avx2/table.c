@@ -1,5 +1,7 @@
 /*
- * AVX2+FMA table. GEMM blocks for a 6x16 tile on a core with 48 KiB L1d and
+ * AVX2+FMA table. The GEMM blocks below are the defaults, used only where the caches
+ * are unknown: at run time they are derived from the detected L1d/L2/L3 (src/gemm.c,
+ * docs/kernels.md). They were tuned for a 6x16 tile on a core with 48 KiB L1d and
  * 1 MiB L2: the kc x 16 B micro-panel (kc = 384: 24 KiB) stays in L1 while A
  * micro-panels stream from the mc x kc block in L2 (mc = 6 * 48: 432 KiB);
  * nc bounds the packed B block kept in L3.

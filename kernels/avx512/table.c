@@ -1,5 +1,7 @@
 /*
- * AVX-512 table. GEMM blocks for a 14x32 tile on a core with 48 KiB L1d and
+ * AVX-512 table. The GEMM blocks below are the defaults, used only where the caches
+ * are unknown: at run time they are derived from the detected L1d/L2/L3 (src/gemm.c,
+ * docs/kernels.md). They were tuned for a 14x32 tile on a core with 48 KiB L1d and
  * 1 MiB L2: the mc x kc A block (mc = 14 * 24, kc = 512: 672 KiB) stays in L2
  * while the kc x 32 B micro-panel (64 KiB) streams through L1 beside the 28 KiB A
  * micro-panel; nc = 1024 keeps the packed B block (2 MiB) in L3. kc = 512 rather

@@ -1,8 +1,10 @@
 #include "neon_kernels.h"
 
 /*
- * Cache blocks for 64 KiB L1D / 512 KiB-1 MiB L2 cores (Neoverse N1/V1, Graviton,
- * Ampere Altra; also fine for 32 KiB L1D Cortex-A7x): the 12 x 256 B panel is 12 KiB
+ * Default cache blocks, used only where the caches are unknown (at run time they are
+ * derived from the detected L1d/L2/L3: src/gemm.c, docs/kernels.md). Tuned for 64 KiB
+ * L1D / 512 KiB-1 MiB L2 cores (Neoverse N1/V1, Graviton, Ampere Altra; also fine
+ * for 32 KiB L1D Cortex-A7x): the 12 x 256 B panel is 12 KiB
  * and stays in L1 with the 8 x 256 A micro-panel (8 KiB); the 128 x 256 A block
  * (128 KiB) stays in L2; the 256 x 1536 B block (1.5 MiB) goes to L2/L3.
  */

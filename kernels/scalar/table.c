@@ -3,6 +3,9 @@
 _Static_assert(RECUR_BATCH_QUANTUM % RECUR_SCALAR_BATCH_TILE == 0,
                "batch tiles must divide the batch quantum");
 
+/* The oracle's GEMM is a plain loop: the blocks below only size the threads' shares
+ * (mr, nr) and the tests that run the blocked driver with this table's microkernel;
+ * they are never derived from the machine. */
 static const recur_kernel_table scalar_table = {
     .isa = RECUR_ISA_SCALAR,
     .gemm = recur_f32_gemm__scalar,

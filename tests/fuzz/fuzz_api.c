@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "isa_list.h"
 #include "recur.h"
 
 #define FAIL(...)                                                                  \
@@ -267,8 +268,12 @@ static void near(const float *a, const float *ref, size_t n, double K, const cha
 static recur_isa pinned_isa = RECUR_ISA_AUTO;
 static int pinned;
 
-static const recur_isa all_isas[] = {RECUR_ISA_AUTO, RECUR_ISA_SCALAR, RECUR_ISA_AVX2,
-                                     RECUR_ISA_AVX512, RECUR_ISA_NEON};
+/* auto, then every ISA of src/isa_list.h; isa_names in the same order. */
+#define ISA_VALUE_(NAME, name, runs, rank) RECUR_ISA_##NAME,
+#define ISA_NAME_(NAME, name, runs, rank) #name,
+static const recur_isa all_isas[] = {RECUR_ISA_AUTO, RECUR_ISA_LIST(ISA_VALUE_)};
+static const char *const isa_names[] = {"auto", RECUR_ISA_LIST(ISA_NAME_)};
+#define N_ISAS (sizeof all_isas / sizeof all_isas[0])
 
 typedef struct ctxs {
     recur_context *c[3]; /* ISA 1 thread, ISA 2 threads, scalar oracle */
@@ -1654,10 +1659,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     unsetenv("RECUR_ISA");
     const char *isa = getenv("RECUR_FUZZ_ISA");
     if (isa && *isa) {
-        static const char *names[] = {"auto", "scalar", "avx2", "avx512", "neon"};
         int found = 0;
-        for (int i = 0; i < 5; i++)
-            if (strcmp(isa, names[i]) == 0) {
+        for (size_t i = 0; i < N_ISAS; i++)
+            if (strcmp(isa, isa_names[i]) == 0) {
                 pinned_isa = all_isas[i];
                 found = 1;
             }

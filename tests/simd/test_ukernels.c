@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "isa_list.h"
 #include "kernel_table.h"
 #include "simd_test_common.h"
 #include "avx2_accuracy.h"
@@ -696,19 +697,22 @@ static void test_rnn_step_rows(void **state)
         }
 }
 
-#define ISA_TESTS(fn)                                                                      \
-    {#fn "_avx2", fn, NULL, NULL, (void *)&simd_isas[0]},                                  \
-    {#fn "_avx512", fn, NULL, NULL, (void *)&simd_isas[1]},                                \
-    {#fn "_neon", fn, NULL, NULL, (void *)&simd_isas[2]}
+/* fn once per SIMD ISA of src/isa_list.h, named fn_<isa>; the state points at the ISA
+ * (isa_values is indexed by the enum value). */
+#define ISA_VALUE_(NAME, name, runs, rank) RECUR_ISA_##NAME,
+static const recur_isa isa_values[] = {RECUR_ISA_AUTO, RECUR_ISA_LIST(ISA_VALUE_)};
+#define ISA_TEST_(fn, NAME, name, runs, rank)                                              \
+    {#fn "_" #name, fn, NULL, NULL, (void *)&isa_values[RECUR_ISA_##NAME]},
+#define ISA_TESTS(fn) RECUR_ISA_SIMD_LIST_WITH(ISA_TEST_, fn)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        ISA_TESTS(test_gemm_edges),       ISA_TESTS(test_rnn_step),
-        ISA_TESTS(test_bptt_step),        ISA_TESTS(test_rnn_seq),
-        ISA_TESTS(test_bptt_seq),         ISA_TESTS(test_rnn_step_rows),
-        ISA_TESTS(test_activation_bounds),
-        ISA_TESTS(test_activation_special), ISA_TESTS(test_softmax),
+        ISA_TESTS(test_gemm_edges)        ISA_TESTS(test_rnn_step)
+        ISA_TESTS(test_bptt_step)         ISA_TESTS(test_rnn_seq)
+        ISA_TESTS(test_bptt_seq)          ISA_TESTS(test_rnn_step_rows)
+        ISA_TESTS(test_activation_bounds)
+        ISA_TESTS(test_activation_special) ISA_TESTS(test_softmax)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
