@@ -13,6 +13,7 @@
  * depend only on the row's place in the batch, so each row's arithmetic does too. */
 #define KS_FOR(nb) ((nb) == 1 ? 4 : (nb) < 8 ? 2 : 1)
 #define PREFETCH_NEXT 1
+#define PREFETCH_MIN_H 1 /* always */
 #define RNN_FN(name) recur_f32_##name##__avx512f
 _Static_assert(PR == 2 * V_LANES, "a panel row is two vectors");
 

@@ -9,7 +9,7 @@
  *   NB_MAX         batch rows per register tile (divides RECUR_BATCH_QUANTUM)
  *   KS_FOR(nb)     independent k chains for a tile of nb rows (covers FMA latency)
  *   PREFETCH_NEXT  1: with several batch tiles, the first tile of a panel fetches the
- *                  next panel into L2, k step for k step
+ *                  next panel into L2, k step for k step, when h >= PREFETCH_MIN_H
  *   RNN_FN(name)   the ISA's function name, e.g. recur_f32_##name##__avx2
  *
  * Packed layout: panel p holds, for k = 0 .. H-1, the PR values M(PR p + j, k)
@@ -215,7 +215,9 @@ _Static_assert(NB_MAX >= 1 && NB_MAX <= 12, "DISPATCH_NB covers tiles of 1 to 12
 static const float *next_panel(size_t batch, size_t r0, size_t rows, const float *panel,
                                size_t h)
 {
-    return PREFETCH_NEXT && batch > NB_MAX && r0 + PR < rows ? panel + PR * h : NULL;
+    return PREFETCH_NEXT && batch > NB_MAX && h >= PREFETCH_MIN_H && r0 + PR < rows
+               ? panel + PR * h
+               : NULL;
 }
 
 void RNN_FN(rnn_step)(size_t batch, size_t h, size_t rows, const float *packed,
