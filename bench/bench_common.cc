@@ -93,6 +93,7 @@ std::vector<Shape> bench_shapes()
     for (size_t h : {128, 256, 512, 1024})
         for (size_t n : {1, 4, 16, 64})
             v.push_back({"grid", h, h, n, 50});
+    v.push_back({"grid", 128, 128, 64, 100}); // the small training shape of issue #11
     return v;
 }
 
