@@ -1,10 +1,13 @@
 // oneDNN side by side, on the same shapes and data scales as recur's benchmarks:
 //   fwd_infer/onednn/<shape>/threads:<n>, fwd_train/onednn/..., bwd/onednn/...
+//   gemm/onednn_sgemm/M1024_N1024_K1024   dnnl_sgemm on one thread, beside gemm/<isa>/
 // Weights are reordered to the primitives' layouts at construction, outside timing.
 // bwd re-zeroes nothing: oneDNN adds into its weight gradients, values do not matter here.
 #include "onednn_rnn.h"
 
 #include <cmath>
+
+#include <oneapi/dnnl/dnnl.h>
 
 namespace rb {
 
@@ -44,11 +47,28 @@ void run_onednn(benchmark::State &st, Op op, Shape s, int threads)
     set_counters(st, factor * forward_flops(s), total, "onednn", (double)s.T);
 }
 
+// The same C = A B as bench_gemm (bench_kernels.cc): row-major, no transposes, beta 0.
+void bench_sgemm(benchmark::State &st, size_t m, size_t n, size_t k)
+{
+    set_threads(nullptr, 1);
+    FloatBuf a(m * k, 1.0f, 1), b(k * n, 1.0f, 2), c(m * n);
+    auto call = [&] {
+        dnnl_sgemm('N', 'N', (dnnl_dim_t)m, (dnnl_dim_t)n, (dnnl_dim_t)k, 1.0f, a.data(),
+                   (dnnl_dim_t)k, b.data(), (dnnl_dim_t)n, 0.0f, c.data(), (dnnl_dim_t)n);
+    };
+    call();
+    double total = timed_loop(st, call);
+    set_counters(st, 2.0 * m * n * k, total, "onednn", 1.0);
+}
+
 } // namespace
 
 void register_onednn(const std::vector<Shape> &shapes)
 {
     benchmark::AddCustomContext("onednn_isa", OnednnRnn::effective_isa());
+    benchmark::RegisterBenchmark("gemm/onednn_sgemm/M1024_N1024_K1024", [](benchmark::State &st) {
+        bench_sgemm(st, 1024, 1024, 1024);
+    })->UseManualTime()->Unit(benchmark::kMillisecond);
     const std::pair<Op, const char *> ops[] = {
         {Op::FwdInfer, "fwd_infer"}, {Op::FwdTrain, "fwd_train"}, {Op::Bwd, "bwd"}};
     for (const auto &op : ops)
