@@ -72,8 +72,10 @@ typedef enum recur_status {
     RECUR_ERR_WORKSPACE_TOO_SMALL = 7,/* workspace_size is below recur_workspace_size() */
     RECUR_ERR_WORKSPACE_MISMATCH = 8,/* the workspace was not filled by recur_forward_train
                                         for this descriptor, T and N */
-    RECUR_ERR_UNSUPPORTED = 9        /* a well-formed option this library does not implement
+    RECUR_ERR_UNSUPPORTED = 9,       /* a well-formed option this library does not implement
                                         (e.g. an ONNX activation outside its list) */
+    RECUR_ERR_COMMUNICATION = 10     /* communication between processes failed
+                                        (librecur_mpi: an MPI call returned an error) */
 } recur_status;
 
 /* A static English sentence for a status; never NULL (unknown codes included). */
@@ -134,8 +136,8 @@ RECUR_API recur_isa recur_context_isa(const recur_context *ctx);
  *
  * Thread count of a new context: the environment variable RECUR_NUM_THREADS, else
  * OMP_NUM_THREADS (its first number), else the number of physical cores, but no more
- * than the CPUs of the process's affinity mask and its cgroup CPU quota (cpu.max,
- * rounded up). The variables take plain counts 1..1024 (anything else, "-1" included,
+ * than the physical cores and the CPUs of the calling thread's affinity mask (taskset,
+ * numactl, an MPI launcher's binding) and the cgroup CPU quota (cpu.max, rounded up). The variables take plain counts 1..1024 (anything else, "-1" included,
  * is ignored) and are capped at the number of physical cores: more threads than cores
  * only through recur_context_set_num_threads. Small problems may use fewer threads than set. Called from inside an active OpenMP
  * parallel region of the caller, a call runs single-threaded (no nested team, no
@@ -156,10 +158,12 @@ RECUR_API recur_status recur_context_set_num_threads(recur_context *ctx, size_t 
 RECUR_API size_t recur_context_get_num_threads(const recur_context *ctx);
 
 /*
- * on = 1: each call binds its threads one per physical core (thread i to core i).
- * Off by default: the binding stays on the OpenMP worker threads and on the calling
- * thread after the call returns. Only applied while the thread count is at most the
- * core count.
+ * on = 1: each call binds its threads one per physical core of the calling thread's CPU
+ * affinity mask (thread i to the mask's i-th core, all of that core's CPUs in the mask;
+ * never a core outside it, e.g. under taskset or an MPI launcher's binding). Off by
+ * default. The binding stays on the OpenMP worker threads after the call; the calling
+ * thread gets its own mask back. Only applied while the thread count is at most the
+ * machine's core count.
  */
 RECUR_API recur_status recur_context_set_thread_binding(recur_context *ctx, int on);
 

@@ -36,10 +36,13 @@ static size_t default_threads(void)
     size_t cores = recur_machine_get()->cores;
     if (n && cores && n > cores)
         n = cores;
-    if (!n) { /* physical cores, but no more CPUs than the affinity mask and the cgroup
-               * quota give this process */
+    if (!n) { /* physical cores, but no more than the affinity mask holds (counted in
+               * cores: a mask of 8 cores' 16 SMT threads gives 8) and no more CPUs than
+               * the mask and the cgroup quota give this process */
         n = recur_machine_get()->cores;
-        size_t allowed = recur_cpus_allowed();
+        size_t cores = recur_cores_allowed(), allowed = recur_cpus_allowed();
+        if (cores && cores < n)
+            n = cores;
         if (allowed && allowed < n)
             n = allowed;
     }

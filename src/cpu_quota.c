@@ -79,11 +79,7 @@ static size_t cgroup_cpus(void)
 size_t recur_cpus_allowed(void)
 {
     size_t n = 0;
-#ifdef CPU_COUNT
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        n = (size_t)CPU_COUNT(&set);
-#endif
+    n = recur_mask_cpus();
     size_t q = cgroup_cpus();
     if (q && (!n || q < n))
         n = q;

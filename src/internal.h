@@ -97,6 +97,11 @@ void recur_verbose_context(const recur_context *ctx);
 /* CPUs this process may use: affinity mask and cgroup CPU quota (src/cpu_quota.c);
  * 0 when unknown. */
 size_t recur_cpus_allowed(void);
+/* Physical cores in the calling thread's CPU affinity mask (src/cpu_mask.c); 0 when
+ * unknown. */
+size_t recur_cores_allowed(void);
+/* Logical CPUs in the calling thread's affinity mask; 0 when unknown. */
+size_t recur_mask_cpus(void);
 /* ceil(quota / period) from a cgroup v2 cpu.max file; 0 for "max" or unreadable. */
 size_t recur_cgroup_cpu_max_file(const char *path);
 

@@ -29,6 +29,7 @@ const char *recur_status_string(recur_status s)
     case RECUR_ERR_WORKSPACE_MISMATCH:
         return "the workspace was not filled by recur_forward_train for this descriptor, T and N";
     case RECUR_ERR_UNSUPPORTED: return "the option is valid but not implemented by this library";
+    case RECUR_ERR_COMMUNICATION: return "communication between processes failed";
     default: return "unknown status code";
     }
 }

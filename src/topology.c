@@ -1,8 +1,8 @@
 /*
  * Machine topology, read once per process: physical cores (SMT siblings counted
  * once), L1d/L2/L3 sizes and the cores sharing the L3, NUMA nodes. Through hwloc
- * when the build has it, else from sysconf and /sys/devices/system/cpu. Also binds
- * the calling thread to a core.
+ * when the build has it, else from sysconf and /sys/devices/system/cpu. (The cores
+ * a process may use and thread binding: src/cpu_mask.c.)
  */
 #include <pthread.h>
 #include <sched.h>
@@ -20,8 +20,7 @@ static recur_machine machine;
 static pthread_once_t machine_once = PTHREAD_ONCE_INIT;
 
 #ifdef RECUR_HAVE_HWLOC
-static hwloc_topology_t topo; /* kept for binding; lives as long as the process */
-static int topo_ok;
+static hwloc_topology_t topo; /* during detection only */
 
 static size_t cache_size(hwloc_obj_type_t type)
 {
@@ -52,7 +51,7 @@ static int detect_hwloc(recur_machine *m)
         m->l3_cores = n > 0 ? (size_t)n : 0;
     }
     m->hwloc = 1;
-    topo_ok = 1;
+    hwloc_topology_destroy(topo);
     return 1;
 }
 #endif
@@ -215,23 +214,4 @@ const recur_machine *recur_machine_get(void)
 {
     pthread_once(&machine_once, detect);
     return &machine;
-}
-
-int recur_bind_thread_to_core(size_t core)
-{
-    const recur_machine *m = recur_machine_get();
-#ifdef RECUR_HAVE_HWLOC
-    if (topo_ok) {
-        hwloc_obj_t o = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(core % m->cores));
-        if (!o)
-            return 0;
-        return hwloc_set_cpubind(topo, o->cpuset, HWLOC_CPUBIND_THREAD) == 0;
-    }
-#endif
-    /* Without hwloc: the core's first logical CPU, assuming Linux's usual numbering
-     * where SMT siblings come after all cores. */
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET((int)(core % m->cores), &set);
-    return sched_setaffinity(0, sizeof set, &set) == 0;
 }

@@ -25,8 +25,15 @@ typedef struct recur_machine {
 
 /* Detected once per process; thread-safe. */
 const recur_machine *recur_machine_get(void);
-/* Binds the calling thread to core (modulo the core count); 1 on success. */
-int recur_bind_thread_to_core(size_t core);
+/* Thread binding for one team (src/cpu_mask.c). begin, on the calling thread before
+ * the team starts: the physical cores of the caller's CPU affinity mask (NULL when
+ * unknown or out of memory: no binding); apply, on team thread i: binds it to core
+ * i (modulo their count), all of that core's CPUs in the mask, 1 on success; end, on
+ * the calling thread after the team: restores its mask and frees. */
+typedef struct recur_binding recur_binding;
+recur_binding *recur_binding_begin(void);
+int recur_binding_apply(const recur_binding *b, size_t i);
+void recur_binding_end(recur_binding *b);
 
 /* Fills the CPU identity fields of m (src/cpu_ident.c); leaves the others alone. */
 void recur_cpu_identify(recur_machine *m);

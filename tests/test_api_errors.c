@@ -61,10 +61,11 @@ static int teardown(void **state)
 static void status_strings(void **state)
 {
     (void)state;
-    for (int s = 0; s <= 8; s++) {
+    for (int s = 0; s <= 10; s++) {
         const char *str = recur_status_string((recur_status)s);
         assert_non_null(str);
         assert_true(strlen(str) > 0);
+        assert_string_not_equal(str, "unknown status code");
     }
     assert_string_equal(recur_status_string((recur_status)999), "unknown status code");
     assert_string_equal(recur_isa_name((recur_isa)77), "unknown");

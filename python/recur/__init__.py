@@ -7,9 +7,10 @@
 recur.torch (when PyTorch is installed) has a drop-in torch.nn.RNN replacement.
 """
 from . import _lib
-from ._errors import (InvalidArgumentError, InvalidSizeError, NullPointerError,
-                      OutOfMemoryError, RecurError, SizeOverflowError, UnsupportedError,
-                      UnsupportedIsaError, WorkspaceMismatchError, WorkspaceTooSmallError)
+from ._errors import (CommunicationError, InvalidArgumentError, InvalidSizeError,
+                      NullPointerError, OutOfMemoryError, RecurError, SizeOverflowError,
+                      UnsupportedError, UnsupportedIsaError, WorkspaceMismatchError,
+                      WorkspaceTooSmallError)
 from .losses import mse, softmax_cross_entropy
 from .rnn import RNN, TrainState
 
@@ -28,4 +29,4 @@ __all__ = ['RNN', 'TrainState', 'softmax_cross_entropy', 'mse', 'isa_supported',
            'library_path', '__version__', 'RecurError', 'NullPointerError',
            'InvalidSizeError', 'SizeOverflowError', 'InvalidArgumentError', 'OutOfMemoryError',
            'UnsupportedIsaError', 'WorkspaceTooSmallError', 'WorkspaceMismatchError',
-           'UnsupportedError']
+           'UnsupportedError', 'CommunicationError']

@@ -47,10 +47,14 @@ class UnsupportedError(RecurError):
     status = 9
 
 
+class CommunicationError(RecurError):
+    status = 10
+
+
 _BY_STATUS = {c.status: c for c in (NullPointerError, InvalidSizeError, SizeOverflowError,
                                     InvalidArgumentError, OutOfMemoryError, UnsupportedIsaError,
                                     WorkspaceTooSmallError, WorkspaceMismatchError,
-                                    UnsupportedError)}
+                                    UnsupportedError, CommunicationError)}
 
 
 def error_class(status):

@@ -201,7 +201,7 @@ def test_bad_arrays_raise():
 
 def test_library_errors_are_recur_errors():
     from recur._errors import error_class
-    for status in range(1, 10):
+    for status in range(1, 11):
         cls = error_class(status)
         assert issubclass(cls, recur.RecurError) and cls is not recur.RecurError
         assert cls.status == status and cls.__name__ in recur.__all__

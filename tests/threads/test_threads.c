@@ -15,8 +15,9 @@
  * step splits over batch blocks; y, h_last, every gradient, dx, dh0 and one SGD
  * step must match the 1-thread run bit for bit.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getaffinity, CPU_SET */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,7 +317,7 @@ static void test_topology(void **state)
     recur_context_destroy(ctx);
 }
 
-/* Bound threads compute the same as unbound ones. */
+/* Bound threads compute the same as unbound ones, and the caller gets its mask back. */
 static void test_binding_same_results(void **state)
 {
     (void)state;
@@ -331,13 +332,65 @@ static void test_binding_same_results(void **state)
     assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
     ctx->min_step_fmas = 0;
     run_all(ctx, s, &p, &ref);
+    cpu_set_t before, after;
+    assert_int_equal(sched_getaffinity(0, sizeof before, &before), 0);
     assert_int_equal(recur_context_set_thread_binding(ctx, 1), RECUR_OK);
     run_all(ctx, s, &p, &got);
+    assert_int_equal(sched_getaffinity(0, sizeof after, &after), 0);
+    assert_true(CPU_EQUAL(&before, &after));
     assert_outputs_equal(&ref, &got, s, &p);
     recur_context_destroy(ctx);
     out_free(&ref);
     out_free(&got);
     problem_free(&p);
+}
+
+/*
+ * The calling thread's CPU mask bounds the library: under a one-CPU mask (the mask's
+ * first CPU) the default is one thread, and a bound two-thread call binds every team
+ * thread inside the mask (thread 1 to the mask's core, not to the machine's core 1;
+ * OpenMP's pool keeps the worker, so a later region shows its mask).
+ */
+static void test_cpu_mask_honoured(void **state)
+{
+    (void)state;
+    cpu_set_t old, one, after;
+    assert_int_equal(sched_getaffinity(0, sizeof old, &old), 0);
+    if (CPU_COUNT(&old) < 2 || !have_openmp())
+        skip();
+    int first = 0;
+    while (!CPU_ISSET(first, &old))
+        first++;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    size_t def = recur_context_get_num_threads(ctx);
+    const shape *s = &shapes[3];
+    problem p;
+    problem_init(&p, s, 78);
+    run_out got;
+    out_alloc(&got, s, &p);
+    assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
+    assert_int_equal(recur_context_set_thread_binding(ctx, 1), RECUR_OK);
+    ctx->min_step_fmas = 0;
+    run_all(ctx, s, &p, &got);
+    assert_int_equal(sched_getaffinity(0, sizeof after, &after), 0);
+    int inside = 1;
+#pragma omp parallel num_threads(2) reduction(&& : inside)
+    {
+        cpu_set_t m;
+        inside = sched_getaffinity(0, sizeof m, &m) == 0 && CPU_EQUAL(&m, &one);
+    }
+    assert_int_equal(sched_setaffinity(0, sizeof old, &old), 0);
+    recur_context_destroy(ctx);
+    out_free(&got);
+    problem_free(&p);
+    if (!getenv("RECUR_NUM_THREADS") && !getenv("OMP_NUM_THREADS"))
+        assert_int_equal(def, 1); /* the environment's counts are not capped by the mask */
+    assert_true(CPU_EQUAL(&after, &one));
+    assert_true(inside);
 }
 
 /* Small problems run fewer threads by default; large ones use the context's count. */
@@ -823,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_determinism_spin_barrier),
         cmocka_unit_test(test_determinism_omp_barrier),
         cmocka_unit_test(test_binding_same_results),
+        cmocka_unit_test(test_cpu_mask_honoured),
         cmocka_unit_test(test_team_size_heuristic),
         cmocka_unit_test(test_contended_solo_calls),
         cmocka_unit_test(test_inside_caller_parallel_region),
