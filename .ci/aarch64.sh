@@ -154,5 +154,48 @@ else
     step "no benchmark binary in $BUILD_DIR/bench; smoke run skipped"
 fi
 
+# ---------------------------------------------------------------- librecur_mpi
+# Built, not run (mpirun under qemu is not attempted). Debian's arm64 Open MPI cannot
+# be installed beside the host's: apt would remove the amd64 openmpi-bin, libopenmpi-dev
+# and libpmix-dev (they are not co-installable) and pull in flang and LLVM for arm64. So
+# its two arm64 packages are unpacked into a private directory (dpkg -x; nothing is
+# installed) and found through a second machine file. The library and the example's
+# object are built; programs are not linked (libmpi's own arm64 dependencies, libevent
+# and PMIx, are not there). Skipped, with a message, where the packages cannot be
+# downloaded (SKIP_APT=1, offline); a failing build fails the lane.
+mpi_dir=$BUILD_DIR-mpi
+mpi_root=$(realpath -m "$BUILD_DIR-mpi-root")
+build_mpi() {
+    local pc=$mpi_root/usr/lib/aarch64-linux-gnu/openmpi/lib/pkgconfig
+    local lib=$mpi_dir/src/mpi/librecur_mpi.so.0.1.0
+    for deb in "$mpi_root"/debs/*.deb; do dpkg -x "$deb" "$mpi_root"; done
+    sed -i "s|^prefix=.*|prefix=$mpi_root/usr|" "$pc"/*.pc
+    printf '%s\n' '[properties]' \
+        "pkg_config_libdir = ['$pc', '/usr/lib/aarch64-linux-gnu/pkgconfig', '/usr/share/pkgconfig']" \
+        >"$mpi_root/mpi.ini"
+    rm -rf "$mpi_dir"
+    meson setup "$mpi_dir" --cross-file "$CROSS" --cross-file "$mpi_root/mpi.ini" \
+        -Dbuildtype="$BUILDTYPE" -Dwerror=true -Dmpi=enabled -Dtests=disabled \
+        -Dbenchmark=disabled -Dhwloc=disabled -Dpython=disabled >"$mpi_dir.setup.log" 2>&1 ||
+        { tail -n 30 "$mpi_dir.setup.log"; return 1; }
+    ninja -C "$mpi_dir" "${lib#"$mpi_dir"/}" examples/cuisine_mpi.p/cuisine_mpi.c.o \
+        >"$mpi_dir.build.log" 2>&1 || { tail -n 30 "$mpi_dir.build.log"; return 1; }
+    aarch64-linux-gnu-objdump -f "$lib" | grep -q "architecture: aarch64" ||
+        { echo "$lib is not an AArch64 library"; return 1; }
+    echo "aarch64: librecur_mpi built ($(aarch64-linux-gnu-objdump -p "$lib" | awk '/SONAME/ {print $2}'))"
+}
+if [[ ${SKIP_APT:-0} == 1 ]]; then
+    echo "aarch64: SKIP_APT=1: librecur_mpi not built (it needs Debian's arm64 Open MPI)"
+else
+    step "librecur_mpi for arm64 (Open MPI unpacked into $mpi_root)"
+    rm -rf "$mpi_root"
+    mkdir -p "$mpi_root/debs"
+    if (cd "$mpi_root/debs" && apt-get download -q libopenmpi-dev:arm64 libopenmpi3:arm64); then
+        build_mpi || { echo "aarch64: librecur_mpi build FAILED"; status=1; }
+    else
+        echo "aarch64: the arm64 Open MPI packages could not be downloaded: librecur_mpi not built"
+    fi
+fi
+
 step "done, status $status"
 exit $status

@@ -20,3 +20,5 @@ need_packages() {
 # Packages every build of recur uses (the optional features included).
 # cmake: the install check builds a CMake consumer (find_package(recur)).
 RECUR_BUILD_PACKAGES="meson ninja-build gcc g++ pkg-config cmake python3 libcmocka-dev libhwloc-dev libbenchmark-dev libdnnl-dev"
+# The mpi lane (librecur_mpi, docs/distributed.md): Open MPI's headers, library and mpirun.
+RECUR_MPI_PACKAGES="libopenmpi-dev openmpi-bin"

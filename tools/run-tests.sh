@@ -19,6 +19,9 @@
 #   python    release build installed into build-python/inst; pytest tests/python (the
 #             Python package against torch.nn.RNN and the C library, the course's example
 #             from Python, the installed package) with Debian's python3-torch and -numpy
+#   mpi       librecur_mpi (docs/distributed.md) with Debian's Open MPI: debugoptimized
+#             build-mpi, -Dmpi=enabled, only the MPI suite (tests/mpi, under mpirun on 2
+#             and 3 ranks). About 20 s of tests on a 2-core machine, plus the build
 # The debug lane also runs a few tests on the scalar path under valgrind memcheck
 # (testlog-valgrind.json; about 15 s on a 2-core machine).
 # Ends with "N passed, N failed, N skipped" counted from the meson test logs and the
@@ -29,7 +32,7 @@ cd "$(dirname "$0")/.."
 
 lanes=("$@")
 if [ ${#lanes[@]} -eq 0 ]; then
-    lanes=(debug sanitize minimal fuzz tsan python)
+    lanes=(debug sanitize minimal fuzz tsan python mpi)
     [ "$(uname -m)" = x86_64 ] && lanes+=(aarch64)
 fi
 
@@ -182,6 +185,11 @@ for lane in "${lanes[@]}"; do
         tsan_lane ;;
     python)
         python_lane ;;
+    mpi)
+        # without Open MPI the configure step fails (-Dmpi=enabled): one failure
+        need_packages $RECUR_MPI_PACKAGES || { echo "package installation failed"; status=1; }
+        TEST_ARGS="--suite mpi" setup_and_test build-mpi --buildtype=debugoptimized -Dwerror=true \
+            -Dmpi=enabled -Dtests=enabled -Dbenchmark=disabled -Ddnnl=disabled -Dpython=disabled ;;
     *)
         echo "unknown lane: $lane"
         exit 2 ;;
