@@ -378,11 +378,13 @@ static void test_cpu_mask_honoured(void **state)
     run_all(ctx, s, &p, &got);
     assert_int_equal(sched_getaffinity(0, sizeof after, &after), 0);
     int inside = 1;
+#ifdef _OPENMP
 #pragma omp parallel num_threads(2) reduction(&& : inside)
     {
         cpu_set_t m;
         inside = sched_getaffinity(0, sizeof m, &m) == 0 && CPU_EQUAL(&m, &one);
     }
+#endif
     assert_int_equal(sched_setaffinity(0, sizeof old, &old), 0);
     recur_context_destroy(ctx);
     out_free(&got);
