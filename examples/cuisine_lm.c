@@ -15,81 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include "recur.h"
+#include "cuisine_corpus.h"
 
-#ifndef CORPUS_PATH
-#define CORPUS_PATH "examples/data/cuisine_corpus.txt"
-#endif
-
-enum { MAX_VOCAB = 256, MAX_WORDS = 32, MAX_SENT = 1024, HIDDEN = 64, BATCH = 16 };
 static int epochs = 200; /* RECUR_EXAMPLE_EPOCHS overrides */
-
-typedef struct corpus {
-    char vocab[MAX_VOCAB][24];
-    int nvocab;
-    int sent[MAX_SENT][MAX_WORDS];
-    int len[MAX_SENT];
-    int nsent;
-} corpus;
-
-static int word_id(corpus *c, const char *w, int add)
-{
-    for (int i = 0; i < c->nvocab; i++)
-        if (strcmp(c->vocab[i], w) == 0)
-            return i;
-    if (!add || c->nvocab == MAX_VOCAB || strlen(w) >= sizeof c->vocab[0])
-        return -1;
-    strcpy(c->vocab[c->nvocab], w);
-    return c->nvocab++;
-}
-
-/* Splits line into word ids; returns the count, or -1 on an unknown/too long word. */
-static int tokenize(corpus *c, char *line, int *ids, int add)
-{
-    int n = 0;
-    for (char *tok = strtok(line, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
-        if (n == MAX_WORDS)
-            return -1;
-        int id = word_id(c, tok, add);
-        if (id < 0)
-            return -1;
-        ids[n++] = id;
-    }
-    return n;
-}
-
-static int load(corpus *c, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return -1;
-    }
-    char line[512];
-    while (fgets(line, sizeof line, f) && c->nsent < MAX_SENT) {
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        int n = tokenize(c, line, c->sent[c->nsent], 1);
-        if (n >= 2)
-            c->len[c->nsent++] = n;
-    }
-    fclose(f);
-    return c->nsent > 0 ? 0 : -1;
-}
-
-static uint64_t rng_state = 42;
-static double rnd(void) /* uniform [0, 1), splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
-}
-
-static void init_uniform(float *p, size_t n, double scale)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (float)((2 * rnd() - 1) * scale);
-}
 
 #define CHECK(call)                                                                        \
     do {                                                                                   \
@@ -139,8 +67,10 @@ int main(int argc, char **argv)
     if (getenv("RECUR_EXAMPLE_EPOCHS"))
         epochs = atoi(getenv("RECUR_EXAMPLE_EPOCHS"));
     const char *path = argc > 1 ? argv[1] : CORPUS_PATH;
-    if (load(&c, path) != 0)
+    if (load(&c, path) != 0) {
+        fprintf(stderr, "cannot read %s\n", path);
         return 2;
+    }
     const size_t V = (size_t)c.nvocab, H = HIDDEN;
     printf("corpus: %d sentences, %zu words in the vocabulary\n", c.nsent, V);
 

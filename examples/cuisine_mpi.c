@@ -19,79 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "recur_mpi.h"
-
-#ifndef CORPUS_PATH
-#define CORPUS_PATH "examples/data/cuisine_corpus.txt"
-#endif
-
-enum { MAX_VOCAB = 256, MAX_WORDS = 32, MAX_SENT = 1024, HIDDEN = 64, BATCH = 16 };
-
-typedef struct corpus {
-    char vocab[MAX_VOCAB][24];
-    int nvocab;
-    int sent[MAX_SENT][MAX_WORDS];
-    int len[MAX_SENT];
-    int nsent;
-} corpus;
+#include "cuisine_corpus.h"
 
 static int rank; /* this process's rank: only rank 0 prints */
-
-static int word_id(corpus *c, const char *w, int add)
-{
-    for (int i = 0; i < c->nvocab; i++)
-        if (strcmp(c->vocab[i], w) == 0)
-            return i;
-    if (!add || c->nvocab == MAX_VOCAB || strlen(w) >= sizeof c->vocab[0])
-        return -1;
-    strcpy(c->vocab[c->nvocab], w);
-    return c->nvocab++;
-}
-
-static int tokenize(corpus *c, char *line, int *ids, int add)
-{
-    int n = 0;
-    for (char *tok = strtok(line, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
-        int id = n < MAX_WORDS ? word_id(c, tok, add) : -1;
-        if (id < 0)
-            return -1;
-        ids[n++] = id;
-    }
-    return n;
-}
-
-static int load(corpus *c, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[512];
-    while (fgets(line, sizeof line, f) && c->nsent < MAX_SENT) {
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        int n = tokenize(c, line, c->sent[c->nsent], 1);
-        if (n >= 2)
-            c->len[c->nsent++] = n;
-    }
-    fclose(f);
-    return c->nsent > 0 ? 0 : -1;
-}
-
-/* The same generator and seed as cuisine_lm: every rank draws the same numbers, so
- * every rank shuffles the sentences the same way. */
-static uint64_t rng_state = 42;
-static double rnd(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
-}
-
-static void init_uniform(float *p, size_t n, double scale)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (float)((2 * rnd() - 1) * scale);
-}
 
 /* Any failure ends the whole job: the other ranks would wait for this one. */
 #define CHECK(call)                                                                        \
