@@ -18,14 +18,7 @@ static long topology_id(int cpu, const char *what)
 {
     char path[128];
     snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu, what);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long v = -1;
-    if (fscanf(f, "%ld", &v) != 1)
-        v = -1;
-    fclose(f);
-    return v;
+    return recur_sysfs_long(path);
 }
 
 /* core_of[cpu]: the first logical CPU of cpu's physical core (itself when unknown). */

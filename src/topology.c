@@ -56,8 +56,7 @@ static int detect_hwloc(recur_machine *m)
 }
 #endif
 
-/* First integer of a sysfs file; -1 when unreadable. */
-static long read_long(const char *path)
+long recur_sysfs_long(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -121,7 +120,7 @@ static void detect_caches_sysfs(recur_machine *m)
     char path[128], type[32];
     for (int i = 0; i < 16; i++) {
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        long level = read_long(path);
+        long level = recur_sysfs_long(path);
         if (level < 0)
             break;
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
@@ -170,10 +169,10 @@ static void detect_cores_sysfs(recur_machine *m)
     char path[128];
     for (size_t cpu = 0; seen && cpu < 4096 && m->cores < cap; cpu++) {
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%zu/topology/core_id", cpu);
-        long core = read_long(path);
+        long core = recur_sysfs_long(path);
         snprintf(path, sizeof path,
                  "/sys/devices/system/cpu/cpu%zu/topology/physical_package_id", cpu);
-        long pkg = read_long(path);
+        long pkg = recur_sysfs_long(path);
         if (core < 0 || pkg < 0)
             continue;
         int dup = 0;

@@ -35,6 +35,9 @@ recur_binding *recur_binding_begin(void);
 int recur_binding_apply(const recur_binding *b, size_t i);
 void recur_binding_end(recur_binding *b);
 
+/* The first integer of a sysfs file; -1 when unreadable. */
+long recur_sysfs_long(const char *path);
+
 /* Fills the CPU identity fields of m (src/cpu_ident.c); leaves the others alone. */
 void recur_cpu_identify(recur_machine *m);
 
