@@ -8,9 +8,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "internal.h"
+#include "cpu_mask.h"
 #include "topology.h"
 
 /* sysfs topology id of a logical CPU; -1 when unreadable. */
@@ -45,28 +47,28 @@ static void read_cores(void)
     }
 }
 
-/* The physical cores with a CPU in mask, in order of their first CPU: cores[i] holds
- * core i's CPUs that are in the mask (cores may be NULL: count only). */
-static size_t group_by_core(const cpu_set_t *mask, cpu_set_t *cores)
+/* The physical cores with a CPU in mask, counted in order of their first CPU; with core
+ * non-NULL, also core k's CPUs that are in mask (empty when there is no core k). No
+ * allocation: it runs on every team thread of a bound call. */
+static size_t nth_core(const cpu_set_t *mask, size_t k, cpu_set_t *core)
 {
     pthread_once(&cores_once, read_cores);
-    static const int none = -1;
-    int slot[CPU_SETSIZE]; /* first CPU of a core -> its index in cores */
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-        slot[cpu] = none;
+    cpu_set_t seen; /* first CPUs of the cores met so far */
+    CPU_ZERO(&seen);
     size_t n = 0;
+    int head_k = -1;
     for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, mask))
+        if (!CPU_ISSET(cpu, mask) || CPU_ISSET(core_of[cpu], &seen))
             continue;
-        int head = core_of[cpu];
-        if (slot[head] == none) {
-            slot[head] = (int)n;
-            if (cores)
-                CPU_ZERO(&cores[n]);
-            n++;
-        }
-        if (cores)
-            CPU_SET(cpu, &cores[slot[head]]);
+        CPU_SET(core_of[cpu], &seen);
+        if (n++ == k)
+            head_k = core_of[cpu];
+    }
+    if (core) {
+        CPU_ZERO(core);
+        for (int cpu = 0; cpu < CPU_SETSIZE && head_k >= 0; cpu++)
+            if (CPU_ISSET(cpu, mask) && core_of[cpu] == head_k)
+                CPU_SET(cpu, core);
     }
     return n;
 }
@@ -74,7 +76,7 @@ static size_t group_by_core(const cpu_set_t *mask, cpu_set_t *cores)
 size_t recur_cores_allowed(void)
 {
     cpu_set_t mask;
-    return sched_getaffinity(0, sizeof mask, &mask) == 0 ? group_by_core(&mask, NULL) : 0;
+    return sched_getaffinity(0, sizeof mask, &mask) == 0 ? nth_core(&mask, SIZE_MAX, NULL) : 0;
 }
 
 size_t recur_mask_cpus(void)
@@ -83,35 +85,22 @@ size_t recur_mask_cpus(void)
     return sched_getaffinity(0, sizeof mask, &mask) == 0 ? (size_t)CPU_COUNT(&mask) : 0;
 }
 
-struct recur_binding {
-    cpu_set_t caller; /* the calling thread's mask, restored after the team */
-    size_t ncores;
-    cpu_set_t cores[]; /* one set per core of the caller's mask */
-};
-
-recur_binding *recur_binding_begin(void)
+int recur_binding_begin(recur_binding *b)
 {
-    cpu_set_t mask;
-    if (sched_getaffinity(0, sizeof mask, &mask) != 0)
-        return NULL;
-    size_t n = group_by_core(&mask, NULL);
-    recur_binding *b = n ? malloc(sizeof *b + n * sizeof(cpu_set_t)) : NULL;
-    if (!b)
-        return NULL;
-    b->caller = mask;
-    b->ncores = group_by_core(&mask, b->cores);
-    return b;
+    if (sched_getaffinity(0, sizeof b->caller, &b->caller) != 0)
+        return 0;
+    b->ncores = nth_core(&b->caller, SIZE_MAX, NULL);
+    return b->ncores > 0;
 }
 
-int recur_binding_apply(const recur_binding *b, size_t i)
+void recur_binding_apply(const recur_binding *b, size_t i)
 {
-    return b && sched_setaffinity(0, sizeof(cpu_set_t), &b->cores[i % b->ncores]) == 0;
+    cpu_set_t core;
+    nth_core(&b->caller, i % b->ncores, &core);
+    sched_setaffinity(0, sizeof core, &core);
 }
 
-void recur_binding_end(recur_binding *b)
+void recur_binding_end(const recur_binding *b)
 {
-    if (!b)
-        return;
     sched_setaffinity(0, sizeof b->caller, &b->caller);
-    free(b);
 }

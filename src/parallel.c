@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parallel.h"
+#include "cpu_mask.h"
 
 #ifdef RECUR_HAVE_OPENMP
 #include <omp.h>
@@ -125,19 +126,21 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     if (want > 1) {
         /* Binding spreads the team over the cores of the caller's mask; the caller's
          * own mask is given back afterwards. */
-        recur_binding *bind = ctx->bind && want <= m->cores ? recur_binding_begin() : NULL;
+        recur_binding bind;
+        int bound = ctx->bind && want <= m->cores && recur_binding_begin(&bind);
         uint64_t t0 = recur_now_ns();
 #pragma omp parallel num_threads((int)want)
         {
             size_t tid = (size_t)omp_get_thread_num();
             size_t nt = (size_t)omp_get_num_threads();
-            if (bind)
-                recur_binding_apply(bind, tid);
+            if (bound)
+                recur_binding_apply(&bind, tid);
             if (tid == 0)
                 ctx->last_team = nt;
             fn(job, &team, tid, nt);
         }
-        recur_binding_end(bind);
+        if (bound)
+            recur_binding_end(&bind);
         /* Threads that slept much of the call were waiting for descheduled team mates:
          * one thread does better until the cores are free again. */
         double busy = (double)(recur_now_ns() - t0) * (double)ctx->last_team;

@@ -25,15 +25,6 @@ typedef struct recur_machine {
 
 /* Detected once per process; thread-safe. */
 const recur_machine *recur_machine_get(void);
-/* Thread binding for one team (src/cpu_mask.c). begin, on the calling thread before
- * the team starts: the physical cores of the caller's CPU affinity mask (NULL when
- * unknown or out of memory: no binding); apply, on team thread i: binds it to core
- * i (modulo their count), all of that core's CPUs in the mask, 1 on success; end, on
- * the calling thread after the team: restores its mask and frees. */
-typedef struct recur_binding recur_binding;
-recur_binding *recur_binding_begin(void);
-int recur_binding_apply(const recur_binding *b, size_t i);
-void recur_binding_end(recur_binding *b);
 
 /* The first integer of a sysfs file; -1 when unreadable. */
 long recur_sysfs_long(const char *path);
