@@ -23,11 +23,12 @@ enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
 /* Per-thread work per recurrent step (FMAs) below which a call uses fewer threads. */
 #define RECUR_MIN_STEP_FMAS_DEFAULT ((size_t)32768)
 
-/* A call whose threads slept at its barriers for more than this share of their time
- * was sharing its cores (a busy neighbour, a CPU quota): the next calls run on one
- * thread, then the full team tries again. */
-#define RECUR_CONTENDED_SLEEP_SHARE 0.25
-#define RECUR_CONTENDED_SOLO_CALLS 16
+/* After a team call that a descheduled thread made slower than one thread would have
+ * been (recur_team_contended), the context's calls run on one thread for this many times
+ * that call's duration, then the full team tries again; each further contended try
+ * doubles the multiple, up to the maximum, so probing costs at most ~1/16 of the time. */
+#define RECUR_SOLO_BACKOFF_MIN 16u
+#define RECUR_SOLO_BACKOFF_MAX 1024u
 
 struct recur_context {
     const recur_kernel_table *kt; /* &table: what the drivers read */
@@ -42,9 +43,11 @@ struct recur_context {
     int barrier;            /* RECUR_BARRIER_*: which step barrier (measurements) */
     recur_thread_buf *bufs; /* one per team thread, owned and first touched by it */
     size_t nbufs;
-    /* Calls left to run on one thread after a call found its team descheduled
-     * (see recur_team_run); adapt = 0 turns this off (tests force threading). */
-    size_t solo_calls;
+    /* Time (ns of calls) left to run on one thread after a call found its team
+     * descheduled, and the current multiple (see recur_team_run); adapt = 0 turns
+     * this off (tests force threading). */
+    uint64_t solo_ns;
+    unsigned solo_backoff;
     int adapt;
     int verbose;            /* RECUR_VERBOSE at creation: 0 silent, 1 calls, 2 + setup */
     /* What the last call did (for tests and measurements). */

@@ -101,6 +101,57 @@ static int grow_slots(recur_context *ctx, size_t n)
     return 1;
 }
 
+_Thread_local uint64_t recur_thread_slept_ns;
+
+/* This thread's CPU time (user + system, page faults included); 0 when unknown. */
+static int thread_cpu_ns(uint64_t *ns)
+{
+#ifdef CLOCK_THREAD_CPUTIME_ID
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) {
+        *ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+        return 1;
+    }
+#endif
+    (void)ns;
+    return 0;
+}
+
+int recur_team_contended(uint64_t wall_ns, uint64_t max_desched_ns, size_t nt)
+{
+    /* The team's wall time is at least its most descheduled thread's time off the core
+     * (the others wait for it at the next barrier); one thread would have needed about
+     * nt times the team's working time, (wall - off) * nt. Worse than one thread when
+     * wall > (wall - off) * nt, i.e. off > wall * (nt - 1) / nt. */
+    if (nt <= 1)
+        return 0;
+    return (double)max_desched_ns * (double)nt > (double)wall_ns * (double)(nt - 1);
+}
+
+void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended)
+{
+    if (!contended) {
+        ctx->solo_backoff = 0;
+        return;
+    }
+    unsigned b = ctx->solo_backoff ? 2 * ctx->solo_backoff : RECUR_SOLO_BACKOFF_MIN;
+    ctx->solo_backoff = b < RECUR_SOLO_BACKOFF_MAX ? b : RECUR_SOLO_BACKOFF_MAX;
+    ctx->solo_ns = wall_ns * ctx->solo_backoff;
+}
+
+/* Folds one thread's time off its core into the team's maximum. */
+static void note_desched(recur_team *team, uint64_t t0, uint64_t cpu0, uint64_t slept0)
+{
+    uint64_t cpu1;
+    if (!thread_cpu_ns(&cpu1))
+        return;
+    uint64_t wall = recur_now_ns() - t0, on = cpu1 - cpu0, slept = recur_thread_slept_ns - slept0;
+    uint64_t off = wall > on + slept ? wall - on - slept : 0;
+    uint64_t cur = atomic_load_explicit(&team->max_desched_ns, memory_order_relaxed);
+    while (off > cur && !atomic_compare_exchange_weak(&team->max_desched_ns, &cur, off)) {
+    }
+}
+
 void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job)
 {
     recur_team team;
@@ -108,51 +159,57 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     recur_spin_barrier_init(&team.half[0]);
     recur_spin_barrier_init(&team.half[1]);
     atomic_init(&team.failed, 0);
+    atomic_init(&team.max_desched_ns, 0);
     if (want < 1)
         want = 1;
     int adapt = ctx->adapt && ctx->min_step_fmas > 0;
-    if (adapt && want > 1 && ctx->solo_calls > 0) {
-        ctx->solo_calls--;
-        want = 1;
-    }
+    /* A context's first team of this size may start threads: not a sign of load. */
+    int first = want > ctx->nbufs;
     if (!grow_slots(ctx, want)) /* fewer threads rather than a failure; with no slot at
                                   * all, recur_team_buffer reports the failure */
         want = ctx->nbufs ? ctx->nbufs : 1;
-    const recur_machine *m = recur_machine_get();
-    /* A spinning thread on an oversubscribed core delays the thread it waits for. */
-    team.use_spin = ctx->barrier == RECUR_BARRIER_SPIN ||
-                    (ctx->barrier == RECUR_BARRIER_AUTO && want <= m->cores);
+    uint64_t t0 = recur_now_ns();
 #ifdef RECUR_HAVE_OPENMP
-    if (want > 1) {
+    if (want > 1 && !(adapt && ctx->solo_ns > 0)) {
+        const recur_machine *m = recur_machine_get();
+        /* A spinning thread on an oversubscribed core delays the thread it waits for. */
+        team.use_spin = ctx->barrier == RECUR_BARRIER_SPIN ||
+                        (ctx->barrier == RECUR_BARRIER_AUTO && want <= m->cores);
         /* Binding spreads the team over the cores of the caller's mask; the caller's
          * own mask is given back afterwards. */
         recur_binding bind;
         int bound = ctx->bind && want <= m->cores && recur_binding_begin(&bind);
-        uint64_t t0 = recur_now_ns();
 #pragma omp parallel num_threads((int)want)
         {
             size_t tid = (size_t)omp_get_thread_num();
             size_t nt = (size_t)omp_get_num_threads();
+            uint64_t cpu0 = 0, slept0 = recur_thread_slept_ns;
+            int measure = adapt && nt > 1 && thread_cpu_ns(&cpu0);
             if (bound)
                 recur_binding_apply(&bind, tid);
             if (tid == 0)
                 ctx->last_team = nt;
             fn(job, &team, tid, nt);
+            if (measure)
+                note_desched(&team, t0, cpu0, slept0);
         }
         if (bound)
             recur_binding_end(&bind);
-        /* Threads that slept much of the call were waiting for descheduled team mates:
-         * one thread does better until the cores are free again. */
-        double busy = (double)(recur_now_ns() - t0) * (double)ctx->last_team;
-        uint64_t slept = atomic_load(&team.spin.slept_ns) + atomic_load(&team.half[0].slept_ns) +
-                         atomic_load(&team.half[1].slept_ns);
-        if (adapt && ctx->last_team > 1 && (double)slept > RECUR_CONTENDED_SLEEP_SHARE * busy)
-            ctx->solo_calls = RECUR_CONTENDED_SOLO_CALLS;
+        if (adapt && !first && ctx->last_team > 1) {
+            uint64_t wall = recur_now_ns() - t0;
+            recur_team_note(ctx, wall, recur_team_contended(wall, atomic_load(&team.max_desched_ns),
+                                                            ctx->last_team));
+        }
         return;
     }
 #endif
+    team.use_spin = 1;
     ctx->last_team = 1;
     fn(job, &team, 0, 1);
+    if (adapt && want > 1) { /* a solo spell: count its time down */
+        uint64_t spent = recur_now_ns() - t0;
+        ctx->solo_ns = spent < ctx->solo_ns ? ctx->solo_ns - spent : 0;
+    }
 }
 
 void recur_team_barrier(recur_team *team, size_t nt, size_t *phase)

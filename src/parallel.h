@@ -62,6 +62,7 @@ typedef struct recur_team {
     recur_spin_barrier half[2]; /* the two halves' own barriers (directions side by side) */
     int use_spin;       /* else the OpenMP barrier */
     atomic_int failed;  /* a thread could not get its buffer */
+    _Atomic uint64_t max_desched_ns; /* the most descheduled thread's time off its core */
 } recur_team;
 
 typedef void (*recur_team_fn)(void *job, recur_team *team, size_t tid, size_t nt);
@@ -73,8 +74,23 @@ typedef void (*recur_team_fn)(void *job, recur_team *team, size_t tid, size_t nt
  */
 size_t recur_team_size(const recur_context *ctx, size_t step_fmas);
 
-/* Runs fn on a team of up to `want` threads (the caller's thread is tid 0). */
+/*
+ * Runs fn on a team of up to `want` threads (the caller's thread is tid 0). With the
+ * context's adaptation on, a call runs on one thread while ctx->solo_ns lasts, and a
+ * team call that recur_team_contended judges worse than one thread starts such a spell.
+ */
 void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job);
+
+/*
+ * 1 when a team of nt threads lost more to descheduling than it gained from splitting
+ * the work: its most descheduled thread (runnable, yet neither running nor asleep at a
+ * barrier) was off its core for more than (nt - 1) / nt of the call's wall time. Load
+ * imbalance (asleep at a barrier) and page faults (CPU time) do not count.
+ */
+int recur_team_contended(uint64_t wall_ns, uint64_t max_desched_ns, size_t nt);
+
+/* What a team call teaches the context (backoff of the solo spells, see internal.h). */
+void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended);
 
 /* Every thread of the team must call it the same number of times. */
 void recur_team_barrier(recur_team *team, size_t nt, size_t *phase);

@@ -6,7 +6,9 @@
  * visible.
  *
  * Waiting spins first (a step's imbalance on idle cores is far below the spin), then
- * sleeps on a futex until the last thread arrives. Sleeping
+ * sleeps on a futex until the last thread arrives; the time asleep is added to the
+ * thread's recur_thread_slept_ns, so the team can tell waiting from being descheduled
+ * (recur_team_run). Sleeping
  * matters when the cores are shared: a thread that spins or yields keeps using its
  * share of the core, so the scheduler runs it, and the thread it waits for, only in
  * whole time slices beside a busy neighbour (each step then costs a slice); a thread
@@ -48,15 +50,19 @@ typedef struct recur_spin_barrier {
     _Alignas(64) atomic_size_t arrived;
     atomic_uint gen;      /* barriers completed (low 32 bits): the futex word */
     atomic_int sleepers;  /* threads asleep (or about to be) on gen */
-    _Atomic uint64_t slept_ns; /* time threads spent asleep here (the team's contention) */
+    _Atomic uint64_t done_ns; /* when a barrier with sleepers completed (recur_now_ns) */
 } recur_spin_barrier;
+
+/* Nanoseconds this thread has slept at step barriers, all barriers together (defined
+ * in parallel.c; only ever read and written by its own thread). */
+extern _Thread_local uint64_t recur_thread_slept_ns;
 
 static inline void recur_spin_barrier_init(recur_spin_barrier *b)
 {
     atomic_init(&b->arrived, 0);
     atomic_init(&b->gen, 0);
     atomic_init(&b->sleepers, 0);
-    atomic_init(&b->slept_ns, 0);
+    atomic_init(&b->done_ns, 0);
 }
 
 static inline uint64_t recur_now_ns(void)
@@ -95,8 +101,10 @@ static inline void recur_spin_barrier_wait(recur_spin_barrier *b, size_t nt, siz
          * sides (sleepers++ then reading arrived; gen store then reading sleepers): one
          * of the two always sees the other. */
         atomic_store(&b->gen, (unsigned)k);
-        if (atomic_load(&b->sleepers) > 0)
+        if (atomic_load(&b->sleepers) > 0) {
+            atomic_store_explicit(&b->done_ns, recur_now_ns(), memory_order_relaxed);
             recur_futex_wake_all(&b->gen);
+        }
         return;
     }
     for (unsigned spins = 0; spins < RECUR_SPIN_BEFORE_SLEEP; spins++) {
@@ -109,7 +117,11 @@ static inline void recur_spin_barrier_wait(recur_spin_barrier *b, size_t nt, siz
     while (atomic_load(&b->arrived) < target)
         recur_futex_wait(&b->gen, (unsigned)(k - 1)); /* returns at once if gen moved on */
     atomic_fetch_sub(&b->sleepers, 1);
-    atomic_fetch_add_explicit(&b->slept_ns, recur_now_ns() - t0, memory_order_relaxed);
+    /* Asleep until the barrier completed; the wait for the core after the wake-up is
+     * time off the core, not waiting (a done_ns older than t0 is an earlier barrier's:
+     * this thread saw the completion itself). */
+    uint64_t now = recur_now_ns(), done = atomic_load_explicit(&b->done_ns, memory_order_relaxed);
+    recur_thread_slept_ns += (done > t0 && done < now ? done : now) - t0;
 }
 
 #endif

@@ -30,6 +30,7 @@
 #include <omp.h>
 #endif
 #include "internal.h"
+#include "parallel.h"
 #include "test_util.h"
 
 typedef struct shape {
@@ -421,10 +422,10 @@ static void test_team_size_heuristic(void **state)
     recur_context_destroy(ctx);
 }
 
-/* After a call found its team descheduled, the next RECUR_CONTENDED_SOLO_CALLS calls
- * run on one thread, then the full team again; forced threading (min_step_fmas 0)
- * never shrinks. */
-static void test_contended_solo_calls(void **state)
+/* While a solo spell lasts (ctx->solo_ns, set after a team call found a thread
+ * descheduled), calls run on one thread and count the spell down by their time; then the
+ * full team again. Forced threading (min_step_fmas 0) never shrinks. */
+static void test_contended_solo_spell(void **state)
 {
     (void)state;
     if (!have_openmp())
@@ -438,24 +439,54 @@ static void test_contended_solo_calls(void **state)
     run_out o;
     out_alloc(&o, &large, &p);
     recur_weights w = recur_weights_from(&p.m.p);
-    ctx->solo_calls = 3; /* as if the last call had slept most of its time */
-    size_t solo = 0;
+    ctx->solo_ns = UINT64_C(3600000000000); /* an hour: as if the last call had stalled */
     for (int i = 0; i < 3; i++) {
+        uint64_t before = ctx->solo_ns;
         recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
-        solo += ctx->last_team == 1;
+        assert_int_equal(ctx->last_team, 1);
+        assert_true(ctx->solo_ns < before); /* counted down by the call's time */
     }
-    assert_int_equal(solo, 3);
-    assert_int_equal(ctx->solo_calls, 0);
+    ctx->solo_ns = 1; /* the spell ends with the next call */
+    recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
+    assert_int_equal(ctx->last_team, 1);
+    assert_true(ctx->solo_ns == 0);
     ctx->adapt = 0; /* and now a full team, whatever else runs on this machine */
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
     assert_int_equal(ctx->last_team, 2);
     ctx->adapt = 1;
     ctx->min_step_fmas = 0;
-    ctx->solo_calls = 3;
+    ctx->solo_ns = UINT64_C(3600000000000);
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
     assert_int_equal(ctx->last_team, 2);
     out_free(&o);
     problem_free(&p);
+    recur_context_destroy(ctx);
+}
+
+/* The rule: worse than one thread when the most descheduled thread was off its core for
+ * more than (nt - 1) / nt of the call; the spell is 16x the call, doubling while the
+ * tries keep being contended, up to 1024x, and back to 16x after a good team call. */
+static void test_contended_rule(void **state)
+{
+    (void)state;
+    assert_false(recur_team_contended(1000, 1000, 1)); /* one thread: nothing to lose */
+    assert_false(recur_team_contended(1000, 0, 2));
+    assert_false(recur_team_contended(1000, 500, 2));
+    assert_true(recur_team_contended(1000, 501, 2));
+    assert_false(recur_team_contended(1600, 1500, 16));
+    assert_true(recur_team_contended(1600, 1501, 16));
+    recur_context *ctx;
+    assert_int_equal(recur_context_create(&ctx), RECUR_OK);
+    recur_team_note(ctx, 1000, 1);
+    assert_true(ctx->solo_ns == 16000);
+    recur_team_note(ctx, 1000, 1);
+    assert_true(ctx->solo_ns == 32000);
+    for (int i = 0; i < 10; i++)
+        recur_team_note(ctx, 1000, 1);
+    assert_true(ctx->solo_ns == 1024000);
+    recur_team_note(ctx, 1000, 0); /* a good call: the next stall starts over */
+    recur_team_note(ctx, 2000, 1);
+    assert_true(ctx->solo_ns == 32000);
     recur_context_destroy(ctx);
 }
 
@@ -880,7 +911,8 @@ int main(void)
         cmocka_unit_test(test_binding_same_results),
         cmocka_unit_test(test_cpu_mask_honoured),
         cmocka_unit_test(test_team_size_heuristic),
-        cmocka_unit_test(test_contended_solo_calls),
+        cmocka_unit_test(test_contended_solo_spell),
+        cmocka_unit_test(test_contended_rule),
         cmocka_unit_test(test_inside_caller_parallel_region),
         cmocka_unit_test(test_concurrent_contexts),
         cmocka_unit_test(test_model_determinism_scalar),
