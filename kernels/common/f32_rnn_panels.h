@@ -209,6 +209,23 @@ V_INLINE void bptt_tile(const int nb, size_t h, size_t nr, const float *panel,
     }
 _Static_assert(NB_MAX >= 1 && NB_MAX <= 12, "DISPATCH_NB covers tiles of 1 to 12 rows");
 
+/*
+ * Rows of the batch tile that starts at row n0. Each RECUR_BATCH_QUANTUM-row chunk of the
+ * batch is tiled on its own (a thread's batch block starts at a multiple of it, so it
+ * is tiled as in the whole batch: same tiles, same k chains, same bits), into
+ * ceil(c / NB_MAX) tiles as even as possible: 32 rows are 6+6+5+5+5+5 rather than
+ * 6x5 + 2 (a 2-row tile streams the panel, larger than L1 at these sizes, from L2 at
+ * three times the bytes per FMA).
+ */
+static size_t tile_rows(size_t batch, size_t n0)
+{
+    size_t q = n0 - n0 % RECUR_BATCH_QUANTUM;
+    size_t c = batch - q < RECUR_BATCH_QUANTUM ? batch - q : RECUR_BATCH_QUANTUM;
+    size_t t = (c + NB_MAX - 1) / NB_MAX, base = c / t, extra = c % t;
+    return n0 - q < extra * (base + 1) ? base + 1 : base;
+}
+_Static_assert(RECUR_BATCH_QUANTUM % NB_MAX == 0, "whole chunks are tiled NB_MAX rows at a time");
+
 /* With several batch tiles a panel is read once per tile, which breaks the sequential
  * stream the hardware prefetches: the first tile may fetch the next panel into L2 (from
  * L3 or memory when the matrix is larger than L2). */
@@ -228,8 +245,8 @@ void RNN_FN(rnn_step)(size_t batch, size_t h, size_t rows, const float *packed,
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         const float *panel = packed + r0 * h;
         const float *next = next_panel(batch, r0, rows, panel, h);
-        for (size_t n0 = 0; n0 < batch; n0 += NB_MAX) {
-            size_t nb = batch - n0 < NB_MAX ? batch - n0 : NB_MAX;
+        for (size_t n0 = 0, nb; n0 < batch; n0 += nb) {
+            nb = tile_rows(batch, n0);
 #define RNN_TILE(NB)                                                                       \
     rnn_tile(NB, h, nr, panel, n0 == 0 ? next : NULL, hprev + n0 * ld_hprev, ld_hprev,      \
              pre + n0 * ld_pre + r0, ld_pre, out + n0 * ld_out + r0, ld_out, f)
@@ -248,8 +265,8 @@ void RNN_FN(bptt_step)(size_t batch, size_t h, size_t rows, const float *packed,
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         const float *panel = packed + r0 * h;
         const float *next = next_panel(batch, r0, rows, panel, h);
-        for (size_t n0 = 0; n0 < batch; n0 += NB_MAX) {
-            size_t nb = batch - n0 < NB_MAX ? batch - n0 : NB_MAX;
+        for (size_t n0 = 0, nb; n0 < batch; n0 += nb) {
+            nb = tile_rows(batch, n0);
             const float *dn = da_next ? da_next + n0 * ld_da_next : NULL;
             const float *dhp = dh ? dh + n0 * ld_dh + r0 : NULL;
 #define BPTT_TILE(NB)                                                                      \

@@ -420,7 +420,7 @@ static void check_bptt_step(const recur_kernel_table *kt, cmp_rng *rng, size_t h
 }
 
 static const size_t step_h[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 65, 129};
-static const size_t step_batch[] = {1, 2, 3, 5, 7, 12, 13, 25};
+static const size_t step_batch[] = {1, 2, 3, 5, 7, 12, 13, 25, 32, 55};
 
 static void test_rnn_step(void **state)
 {
@@ -697,6 +697,54 @@ static void test_rnn_step_rows(void **state)
         }
 }
 
+/*
+ * The threaded drivers split the batch into blocks that start at multiples of
+ * RECUR_BATCH_QUANTUM: each block's rows must come out bitwise as in one call on the
+ * whole batch (the kernels tile each quantum-sized chunk on its own).
+ */
+static void test_step_batch_blocks(void **state)
+{
+    const recur_kernel_table *kt = table_or_skip(state);
+    cmp_rng rng = {11};
+    static const size_t batches[] = {55, 64, 100, 103, 151};
+    static const size_t hs[] = {17, 129};
+    for (size_t ih = 0; ih < 2; ih++)
+        for (size_t ib = 0; ib < sizeof batches / sizeof batches[0]; ib++) {
+            size_t h = hs[ih], n = batches[ib], q = RECUR_BATCH_QUANTUM;
+            float *m = falloc(h * h), *x = falloc(n * h), *pre = falloc(n * h);
+            float *whole = falloc(n * h), *split = falloc(n * h);
+            float *packed = falloc(kt->packed_rec_floats(h, h));
+            cmp_rng_fill(&rng, m, h * h, -1.0f, 1.0f);
+            cmp_rng_fill(&rng, x, n * h, -1.0f, 1.0f);
+            cmp_rng_fill(&rng, pre, n * h, -1.0f, 1.0f);
+            for (int back = 0; back < 2; back++) {
+                kt->pack_rec(h, h, m, back ? 1 : (ptrdiff_t)h, back ? (ptrdiff_t)h : 1, packed);
+                for (int part = 0; part < 2; part++) {
+                    float *out = part ? split : whole;
+                    /* part 1: blocks of one quantum, then of two, then the rest */
+                    for (size_t n0 = 0, nb = part ? q : n; n0 < n; n0 += nb, nb = 2 * q) {
+                        size_t b = n - n0 < nb ? n - n0 : nb;
+                        if (back)
+                            kt->bptt_step(b, h, h, packed, x + n0 * h, h, pre + n0 * h, h,
+                                          pre + n0 * h, h, out + n0 * h, h, RECUR_ACT_TANH);
+                        else
+                            kt->rnn_step(b, h, h, packed, x + n0 * h, h, pre + n0 * h, h,
+                                         out + n0 * h, h, RECUR_ACT_TANH);
+                    }
+                }
+                if (memcmp(whole, split, n * h * sizeof(float)) != 0)
+                    fail_msg("%s H=%zu N=%zu: batch blocks differ from the whole batch",
+                             back ? "bptt_step" : "rnn_step", h, n);
+            }
+            free(m);
+            free(x);
+            free(pre);
+            free(whole);
+            free(split);
+            free(packed);
+        }
+}
+
 /* fn once per SIMD ISA of src/isa_list.h, named fn_<isa>; the state points at the ISA
  * (isa_values is indexed by the enum value). */
 #define ISA_VALUE_(NAME, name, runs, rank) RECUR_ISA_##NAME,
@@ -711,7 +759,7 @@ int main(void)
         ISA_TESTS(test_gemm_edges)        ISA_TESTS(test_rnn_step)
         ISA_TESTS(test_bptt_step)         ISA_TESTS(test_rnn_seq)
         ISA_TESTS(test_bptt_seq)          ISA_TESTS(test_rnn_step_rows)
-        ISA_TESTS(test_activation_bounds)
+        ISA_TESTS(test_activation_bounds) ISA_TESTS(test_step_batch_blocks)
         ISA_TESTS(test_activation_special) ISA_TESTS(test_softmax)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
