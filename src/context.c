@@ -91,6 +91,7 @@ recur_status recur_context_create(recur_context **ctx)
     c->min_step_fmas = RECUR_MIN_STEP_FMAS_DEFAULT;
     c->barrier = RECUR_BARRIER_AUTO;
     c->adapt = 1;
+    c->solo_share = 1.0;
     c->verbose = recur_verbose_level();
     if (c->verbose >= 2)
         recur_verbose_context(c);

@@ -23,12 +23,17 @@ enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
 /* Per-thread work per recurrent step (FMAs) below which a call uses fewer threads. */
 #define RECUR_MIN_STEP_FMAS_DEFAULT ((size_t)32768)
 
-/* After a team call that a descheduled thread made slower than one thread would have
- * been (recur_team_contended), the context's calls run on one thread for this many times
- * that call's duration, then the full team tries again; each further contended try
- * doubles the multiple, up to the maximum, so probing costs at most ~1/16 of the time. */
+/* After a team call that did worse than one thread would have (recur_team_contended:
+ * descheduled threads, busy neighbours, a CPU quota), the context's calls run on one
+ * thread for this many times that call's duration, then the full team tries again; each
+ * further contended try doubles the multiple, up to the maximum, so probing costs at
+ * most ~1/16 of the time. A spell ends early once its solo calls, a quarter of the way
+ * in, had their core to themselves (RECUR_SOLO_IDLE_SHARE of their wall time on the
+ * CPU): the stall was a one-off, not a neighbour. */
 #define RECUR_SOLO_BACKOFF_MIN 16u
 #define RECUR_SOLO_BACKOFF_MAX 1024u
+#define RECUR_SOLO_MARGIN 1.25 /* (see recur_team_contended) */
+#define RECUR_SOLO_IDLE_SHARE 0.95
 
 struct recur_context {
     const recur_kernel_table *kt; /* &table: what the drivers read */
@@ -46,8 +51,10 @@ struct recur_context {
     /* Time (ns of calls) left to run on one thread after a call found its team
      * descheduled, and the current multiple (see recur_team_run); adapt = 0 turns
      * this off (tests force threading). */
-    uint64_t solo_ns;
+    uint64_t solo_ns, solo_len;     /* left of the spell, and its length */
+    uint64_t spell_cpu, spell_wall; /* the spell's solo calls so far */
     unsigned solo_backoff;
+    double solo_share;      /* share of a core the last spell's calls got (1 until measured) */
     int adapt;
     int verbose;            /* RECUR_VERBOSE at creation: 0 silent, 1 calls, 2 + setup */
     /* What the last call did (for tests and measurements). */

@@ -101,7 +101,7 @@ static int grow_slots(recur_context *ctx, size_t n)
     return 1;
 }
 
-_Thread_local uint64_t recur_thread_slept_ns;
+_Thread_local uint64_t recur_thread_spin_ns;
 
 /* This thread's CPU time (user + system, page faults included); 0 when unknown. */
 static int thread_cpu_ns(uint64_t *ns)
@@ -117,15 +117,13 @@ static int thread_cpu_ns(uint64_t *ns)
     return 0;
 }
 
-int recur_team_contended(uint64_t wall_ns, uint64_t max_desched_ns, size_t nt)
+int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share)
 {
-    /* The team's wall time is at least its most descheduled thread's time off the core
-     * (the others wait for it at the next barrier); one thread would have needed about
-     * nt times the team's working time, (wall - off) * nt. Worse than one thread when
-     * wall > (wall - off) * nt, i.e. off > wall * (nt - 1) / nt. */
-    if (nt <= 1)
-        return 0;
-    return (double)max_desched_ns * (double)nt > (double)wall_ns * (double)(nt - 1);
+    if (!(solo_share > 0.0 && solo_share <= 1.0))
+        solo_share = 1.0;
+    /* A margin: a team only a little worse than one thread is often a noisy call of a
+     * team that is better on average (a late wake-up of a worker), and is no 1.5x loss. */
+    return (double)wall_ns * solo_share > RECUR_SOLO_MARGIN * (double)useful_ns;
 }
 
 void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended)
@@ -136,20 +134,21 @@ void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended)
     }
     unsigned b = ctx->solo_backoff ? 2 * ctx->solo_backoff : RECUR_SOLO_BACKOFF_MIN;
     ctx->solo_backoff = b < RECUR_SOLO_BACKOFF_MAX ? b : RECUR_SOLO_BACKOFF_MAX;
-    ctx->solo_ns = wall_ns * ctx->solo_backoff;
+    ctx->solo_ns = ctx->solo_len = wall_ns * ctx->solo_backoff;
+    ctx->spell_cpu = ctx->spell_wall = 0;
 }
 
-/* Folds one thread's time off its core into the team's maximum. */
-static void note_desched(recur_team *team, uint64_t t0, uint64_t cpu0, uint64_t slept0)
+void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns)
 {
-    uint64_t cpu1;
-    if (!thread_cpu_ns(&cpu1))
+    ctx->solo_ns = wall_ns < ctx->solo_ns ? ctx->solo_ns - wall_ns : 0;
+    ctx->spell_cpu += cpu_ns;
+    ctx->spell_wall += wall_ns;
+    if (ctx->spell_wall == 0)
         return;
-    uint64_t wall = recur_now_ns() - t0, on = cpu1 - cpu0, slept = recur_thread_slept_ns - slept0;
-    uint64_t off = wall > on + slept ? wall - on - slept : 0;
-    uint64_t cur = atomic_load_explicit(&team->max_desched_ns, memory_order_relaxed);
-    while (off > cur && !atomic_compare_exchange_weak(&team->max_desched_ns, &cur, off)) {
-    }
+    double share = (double)ctx->spell_cpu / (double)ctx->spell_wall;
+    ctx->solo_share = share < 0.05 ? 0.05 : share > 1.0 ? 1.0 : share;
+    if (4 * ctx->spell_wall >= ctx->solo_len && share >= RECUR_SOLO_IDLE_SHARE)
+        ctx->solo_ns = 0; /* the core is ours again: the stall was a one-off */
 }
 
 void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job)
@@ -159,7 +158,7 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     recur_spin_barrier_init(&team.half[0]);
     recur_spin_barrier_init(&team.half[1]);
     atomic_init(&team.failed, 0);
-    atomic_init(&team.max_desched_ns, 0);
+    atomic_init(&team.useful_ns, 0);
     if (want < 1)
         want = 1;
     int adapt = ctx->adapt && ctx->min_step_fmas > 0;
@@ -179,37 +178,45 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
          * own mask is given back afterwards. */
         recur_binding bind;
         int bound = ctx->bind && want <= m->cores && recur_binding_begin(&bind);
+        atomic_int measured;
+        atomic_init(&measured, 0);
 #pragma omp parallel num_threads((int)want)
         {
             size_t tid = (size_t)omp_get_thread_num();
             size_t nt = (size_t)omp_get_num_threads();
-            uint64_t cpu0 = 0, slept0 = recur_thread_slept_ns;
+            uint64_t cpu0 = 0, cpu1 = 0, spin0 = recur_thread_spin_ns;
             int measure = adapt && nt > 1 && thread_cpu_ns(&cpu0);
             if (bound)
                 recur_binding_apply(&bind, tid);
             if (tid == 0)
                 ctx->last_team = nt;
             fn(job, &team, tid, nt);
-            if (measure)
-                note_desched(&team, t0, cpu0, slept0);
+            if (measure && thread_cpu_ns(&cpu1)) {
+                uint64_t cpu = cpu1 - cpu0, spin = recur_thread_spin_ns - spin0;
+                atomic_fetch_add(&team.useful_ns, cpu > spin ? cpu - spin : 0);
+                atomic_fetch_add(&measured, 1);
+            }
         }
         if (bound)
             recur_binding_end(&bind);
-        if (adapt && !first && ctx->last_team > 1) {
+        if (adapt && !first && ctx->last_team > 1 &&
+            (size_t)atomic_load(&measured) == ctx->last_team) {
             uint64_t wall = recur_now_ns() - t0;
-            recur_team_note(ctx, wall, recur_team_contended(wall, atomic_load(&team.max_desched_ns),
-                                                            ctx->last_team));
+            recur_team_note(ctx, wall, recur_team_contended(wall, atomic_load(&team.useful_ns),
+                                                            ctx->solo_share));
         }
         return;
     }
 #endif
     team.use_spin = 1;
     ctx->last_team = 1;
+    uint64_t cpu0 = 0, cpu1 = 0;
+    int solo = adapt && want > 1 && thread_cpu_ns(&cpu0); /* a solo spell */
     fn(job, &team, 0, 1);
-    if (adapt && want > 1) { /* a solo spell: count its time down */
-        uint64_t spent = recur_now_ns() - t0;
-        ctx->solo_ns = spent < ctx->solo_ns ? ctx->solo_ns - spent : 0;
-    }
+    if (solo && thread_cpu_ns(&cpu1))
+        recur_solo_note(ctx, recur_now_ns() - t0, cpu1 - cpu0);
+    else if (adapt && want > 1)
+        ctx->solo_ns = 0; /* no clock to count the spell down with */
 }
 
 void recur_team_barrier(recur_team *team, size_t nt, size_t *phase)

@@ -62,7 +62,7 @@ typedef struct recur_team {
     recur_spin_barrier half[2]; /* the two halves' own barriers (directions side by side) */
     int use_spin;       /* else the OpenMP barrier */
     atomic_int failed;  /* a thread could not get its buffer */
-    _Atomic uint64_t max_desched_ns; /* the most descheduled thread's time off its core */
+    _Atomic uint64_t useful_ns; /* the threads' CPU time less their timed spinning */
 } recur_team;
 
 typedef void (*recur_team_fn)(void *job, recur_team *team, size_t tid, size_t nt);
@@ -82,15 +82,21 @@ size_t recur_team_size(const recur_context *ctx, size_t step_fmas);
 void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job);
 
 /*
- * 1 when a team of nt threads lost more to descheduling than it gained from splitting
- * the work: its most descheduled thread (runnable, yet neither running nor asleep at a
- * barrier) was off its core for more than (nt - 1) / nt of the call's wall time. Load
- * imbalance (asleep at a barrier) and page faults (CPU time) do not count.
+ * 1 when a team call did worse than one thread would have: one thread, getting the share
+ * solo_share (0..1] of a core that the context's solo calls got, would have needed
+ * useful_ns / solo_share, where useful_ns is the team's CPU time less its spinning at
+ * barriers; the team took wall_ns, and more than RECUR_SOLO_MARGIN times that counts.
+ * Threads asleep at a barrier (load imbalance) or
+ * descheduled (a busy neighbour) add wall time, not useful time.
  */
-int recur_team_contended(uint64_t wall_ns, uint64_t max_desched_ns, size_t nt);
+int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share);
 
 /* What a team call teaches the context (backoff of the solo spells, see internal.h). */
 void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended);
+
+/* What a solo call teaches it: the spell's time left, and the share of a core its
+ * calls got (CPU over wall time), which may end the spell early (internal.h). */
+void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns);
 
 /* Every thread of the team must call it the same number of times. */
 void recur_team_barrier(recur_team *team, size_t nt, size_t *phase);

@@ -6,9 +6,9 @@
  * visible.
  *
  * Waiting spins first (a step's imbalance on idle cores is far below the spin), then
- * sleeps on a futex until the last thread arrives; the time asleep is added to the
- * thread's recur_thread_slept_ns, so the team can tell waiting from being descheduled
- * (recur_team_run). Sleeping
+ * sleeps on a futex until the last thread arrives. The time spent spinning beyond a
+ * short first stretch is added to the thread's recur_thread_spin_ns, so the team can
+ * tell its useful CPU time from its waiting (recur_team_run). Sleeping
  * matters when the cores are shared: a thread that spins or yields keeps using its
  * share of the core, so the scheduler runs it, and the thread it waits for, only in
  * whole time slices beside a busy neighbour (each step then costs a slice); a thread
@@ -50,19 +50,19 @@ typedef struct recur_spin_barrier {
     _Alignas(64) atomic_size_t arrived;
     atomic_uint gen;      /* barriers completed (low 32 bits): the futex word */
     atomic_int sleepers;  /* threads asleep (or about to be) on gen */
-    _Atomic uint64_t done_ns; /* when a barrier with sleepers completed (recur_now_ns) */
 } recur_spin_barrier;
 
-/* Nanoseconds this thread has slept at step barriers, all barriers together (defined
- * in parallel.c; only ever read and written by its own thread). */
-extern _Thread_local uint64_t recur_thread_slept_ns;
+/* Nanoseconds this thread has spun at step barriers, all barriers together, past the
+ * untimed first RECUR_SPIN_UNTIMED pauses (defined in parallel.c; only ever read and
+ * written by its own thread). */
+extern _Thread_local uint64_t recur_thread_spin_ns;
+#define RECUR_SPIN_UNTIMED 64u
 
 static inline void recur_spin_barrier_init(recur_spin_barrier *b)
 {
     atomic_init(&b->arrived, 0);
     atomic_init(&b->gen, 0);
     atomic_init(&b->sleepers, 0);
-    atomic_init(&b->done_ns, 0);
 }
 
 static inline uint64_t recur_now_ns(void)
@@ -101,27 +101,29 @@ static inline void recur_spin_barrier_wait(recur_spin_barrier *b, size_t nt, siz
          * sides (sleepers++ then reading arrived; gen store then reading sleepers): one
          * of the two always sees the other. */
         atomic_store(&b->gen, (unsigned)k);
-        if (atomic_load(&b->sleepers) > 0) {
-            atomic_store_explicit(&b->done_ns, recur_now_ns(), memory_order_relaxed);
+        if (atomic_load(&b->sleepers) > 0)
             recur_futex_wake_all(&b->gen);
-        }
         return;
     }
-    for (unsigned spins = 0; spins < RECUR_SPIN_BEFORE_SLEEP; spins++) {
+    unsigned spins = 0;
+    for (; spins < RECUR_SPIN_UNTIMED; spins++) { /* most waits end here, untimed */
         if (atomic_load_explicit(&b->arrived, memory_order_acquire) >= target)
             return;
         RECUR_CPU_RELAX();
     }
     uint64_t t0 = recur_now_ns();
+    for (; spins < RECUR_SPIN_BEFORE_SLEEP; spins++) {
+        if (atomic_load_explicit(&b->arrived, memory_order_acquire) >= target) {
+            recur_thread_spin_ns += recur_now_ns() - t0;
+            return;
+        }
+        RECUR_CPU_RELAX();
+    }
+    recur_thread_spin_ns += recur_now_ns() - t0;
     atomic_fetch_add(&b->sleepers, 1);
     while (atomic_load(&b->arrived) < target)
         recur_futex_wait(&b->gen, (unsigned)(k - 1)); /* returns at once if gen moved on */
     atomic_fetch_sub(&b->sleepers, 1);
-    /* Asleep until the barrier completed; the wait for the core after the wake-up is
-     * time off the core, not waiting (a done_ns older than t0 is an earlier barrier's:
-     * this thread saw the completion itself). */
-    uint64_t now = recur_now_ns(), done = atomic_load_explicit(&b->done_ns, memory_order_relaxed);
-    recur_thread_slept_ns += (done > t0 && done < now ? done : now) - t0;
 }
 
 #endif

@@ -422,8 +422,8 @@ static void test_team_size_heuristic(void **state)
     recur_context_destroy(ctx);
 }
 
-/* While a solo spell lasts (ctx->solo_ns, set after a team call found a thread
- * descheduled), calls run on one thread and count the spell down by their time; then the
+/* While a solo spell lasts (ctx->solo_ns, set after a team call did worse than one
+ * thread would have), calls run on one thread and count the spell down by their time; then the
  * full team again. Forced threading (min_step_fmas 0) never shrinks. */
 static void test_contended_solo_spell(void **state)
 {
@@ -439,7 +439,8 @@ static void test_contended_solo_spell(void **state)
     run_out o;
     out_alloc(&o, &large, &p);
     recur_weights w = recur_weights_from(&p.m.p);
-    ctx->solo_ns = UINT64_C(3600000000000); /* an hour: as if the last call had stalled */
+    /* a spell of an hour, as if the last call had stalled */
+    ctx->solo_ns = ctx->solo_len = UINT64_C(3600000000000);
     for (int i = 0; i < 3; i++) {
         uint64_t before = ctx->solo_ns;
         recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
@@ -455,7 +456,7 @@ static void test_contended_solo_spell(void **state)
     assert_int_equal(ctx->last_team, 2);
     ctx->adapt = 1;
     ctx->min_step_fmas = 0;
-    ctx->solo_ns = UINT64_C(3600000000000);
+    ctx->solo_ns = ctx->solo_len = UINT64_C(3600000000000);
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
     assert_int_equal(ctx->last_team, 2);
     out_free(&o);
@@ -463,18 +464,19 @@ static void test_contended_solo_spell(void **state)
     recur_context_destroy(ctx);
 }
 
-/* The rule: worse than one thread when the most descheduled thread was off its core for
- * more than (nt - 1) / nt of the call; the spell is 16x the call, doubling while the
- * tries keep being contended, up to 1024x, and back to 16x after a good team call. */
+/* The rule: worse than one thread when the team's useful CPU time (CPU less spinning)
+ * is below its wall time times the share of a core that solo calls got; the spell is
+ * 16x the call, doubling while the tries keep being contended, up to 1024x, and back
+ * to 16x after a good team call. */
 static void test_contended_rule(void **state)
 {
     (void)state;
-    assert_false(recur_team_contended(1000, 1000, 1)); /* one thread: nothing to lose */
-    assert_false(recur_team_contended(1000, 0, 2));
-    assert_false(recur_team_contended(1000, 500, 2));
-    assert_true(recur_team_contended(1000, 501, 2));
-    assert_false(recur_team_contended(1600, 1500, 16));
-    assert_true(recur_team_contended(1600, 1501, 16));
+    assert_false(recur_team_contended(1000, 2000, 1.0)); /* two busy threads */
+    assert_false(recur_team_contended(1000, 800, 1.0));  /* within the 1.25 margin */
+    assert_true(recur_team_contended(1000, 799, 1.0));   /* well under one core's work */
+    assert_false(recur_team_contended(1000, 400, 0.5));  /* a solo thread got half a core */
+    assert_true(recur_team_contended(1000, 399, 0.5));
+    assert_true(recur_team_contended(1000, 799, 0.0));   /* no share measured: 1 */
     recur_context *ctx;
     assert_int_equal(recur_context_create(&ctx), RECUR_OK);
     recur_team_note(ctx, 1000, 1);
@@ -487,6 +489,21 @@ static void test_contended_rule(void **state)
     recur_team_note(ctx, 1000, 0); /* a good call: the next stall starts over */
     recur_team_note(ctx, 2000, 1);
     assert_true(ctx->solo_ns == 32000);
+    /* Solo calls count the spell down and measure their share of the core. */
+    assert_true(ctx->solo_share == 1.0);
+    recur_solo_note(ctx, 4000, 2000); /* half a core: a neighbour */
+    assert_true(ctx->solo_ns == 28000);
+    assert_true(ctx->solo_share == 0.5);
+    recur_solo_note(ctx, 4000, 2000);
+    assert_true(ctx->solo_ns == 24000); /* a quarter in, still shared: goes on */
+    recur_solo_note(ctx, 30000, 30000);
+    assert_true(ctx->solo_ns == 0);
+    recur_team_note(ctx, 1000, 1); /* a one-off stall on an idle machine */
+    assert_true(ctx->solo_ns == 32000);
+    recur_solo_note(ctx, 4000, 4000);
+    assert_true(ctx->solo_ns == 28000);
+    recur_solo_note(ctx, 4000, 3900); /* a quarter in, the core to itself: ends early */
+    assert_true(ctx->solo_ns == 0);
     recur_context_destroy(ctx);
 }
 
