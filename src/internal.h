@@ -48,9 +48,9 @@ struct recur_context {
     int barrier;            /* RECUR_BARRIER_*: which step barrier (measurements) */
     recur_thread_buf *bufs; /* one per team thread, owned and first touched by it */
     size_t nbufs;
-    /* Time (ns of calls) left to run on one thread after a call found its team
-     * descheduled, and the current multiple (see recur_team_run); adapt = 0 turns
-     * this off (tests force threading). */
+    /* The solo spell after a team call that did worse than one thread would have (see
+     * recur_team_run and the constants above); adapt = 0 turns this off (tests force
+     * threading). */
     uint64_t solo_ns, solo_len;     /* left of the spell, and its length */
     uint64_t spell_cpu, spell_wall; /* the spell's solo calls so far */
     unsigned solo_backoff;

@@ -162,8 +162,10 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     if (want < 1)
         want = 1;
     int adapt = ctx->adapt && ctx->min_step_fmas > 0;
+#ifdef RECUR_HAVE_OPENMP
     /* A context's first team of this size may start threads: not a sign of load. */
     int first = want > ctx->nbufs;
+#endif
     if (!grow_slots(ctx, want)) /* fewer threads rather than a failure; with no slot at
                                   * all, recur_team_buffer reports the failure */
         want = ctx->nbufs ? ctx->nbufs : 1;

@@ -86,8 +86,8 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
  * solo_share (0..1] of a core that the context's solo calls got, would have needed
  * useful_ns / solo_share, where useful_ns is the team's CPU time less its spinning at
  * barriers; the team took wall_ns, and more than RECUR_SOLO_MARGIN times that counts.
- * Threads asleep at a barrier (load imbalance) or
- * descheduled (a busy neighbour) add wall time, not useful time.
+ * Threads asleep at a barrier (load imbalance) or descheduled (a busy neighbour) add
+ * wall time, not useful time.
  */
 int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share);
 

@@ -5,6 +5,7 @@
  * adaptation off. Usage: recur-thread-scaling [repetitions 1..32, default 5].
  * Not installed: it reaches the context's internal knobs (src/internal.h).
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
