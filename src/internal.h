@@ -34,6 +34,7 @@ enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
 #define RECUR_SOLO_BACKOFF_MAX 1024u
 #define RECUR_SOLO_MARGIN 1.25 /* (see recur_team_contended) */
 #define RECUR_SOLO_IDLE_SHARE 0.95
+#define RECUR_SOLO_WORK_SPAN 4.0 /* (see recur_team_run) */
 
 struct recur_context {
     const recur_kernel_table *kt; /* &table: what the drivers read */
@@ -53,6 +54,7 @@ struct recur_context {
      * threading). */
     uint64_t solo_ns, solo_len;     /* left of the spell, and its length */
     uint64_t spell_cpu, spell_wall; /* the spell's solo calls so far */
+    double solo_work;               /* size of the call that started it */
     unsigned solo_backoff;
     double solo_share;      /* share of a core the last spell's calls got (1 until measured) */
     int adapt;

@@ -200,6 +200,8 @@ void recur_verbose_call(const recur_call *c, recur_status st, double ms);
 recur_status recur_call_backward(recur_call *c);
 /* Team size for this call. */
 size_t recur_call_team(const recur_call *c);
+/* Its size for the team's solo spells: forward FMAs of all layers and directions. */
+double recur_call_work(const recur_call *c);
 
 /* One thread's share of a call's work within a crew (the whole team, or the half
  * that runs one direction): its step slice, packing buffer and GEMM scratch. */

@@ -349,6 +349,6 @@ static void backward_thread(void *arg, recur_team *team, size_t tid, size_t nt)
 recur_status recur_call_backward(recur_call *c)
 {
     c->failed = 0;
-    recur_team_run(c->ctx, recur_call_team(c), backward_thread, c);
+    recur_team_run(c->ctx, recur_call_team(c), recur_call_work(c), backward_thread, c);
     return c->failed ? RECUR_ERR_OUT_OF_MEMORY : RECUR_OK;
 }

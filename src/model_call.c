@@ -67,6 +67,14 @@ size_t recur_call_team(const recur_call *c)
     return recur_team_size(c->ctx, f);
 }
 
+double recur_call_work(const recur_call *c)
+{
+    double H = (double)c->m->cfg.hidden_size, fmas = 0.0;
+    for (size_t l = 0; l < c->m->cfg.num_layers; l++)
+        fmas += H * (H + (double)recur_model_in_w(c->m, l));
+    return fmas * (double)c->m->D * (double)c->N * (double)c->T;
+}
+
 int recur_call_use_seq(const recur_call *c, size_t d, int backward)
 {
     const recur_kernel_table *kt = c->ctx->kt;

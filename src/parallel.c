@@ -126,7 +126,7 @@ int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share
     return (double)wall_ns * solo_share > RECUR_SOLO_MARGIN * (double)useful_ns;
 }
 
-void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended)
+void recur_team_note(recur_context *ctx, uint64_t wall_ns, double work, int contended)
 {
     if (!contended) {
         ctx->solo_backoff = 0;
@@ -136,6 +136,7 @@ void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended)
     ctx->solo_backoff = b < RECUR_SOLO_BACKOFF_MAX ? b : RECUR_SOLO_BACKOFF_MAX;
     ctx->solo_ns = ctx->solo_len = wall_ns * ctx->solo_backoff;
     ctx->spell_cpu = ctx->spell_wall = 0;
+    ctx->solo_work = work;
 }
 
 void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns)
@@ -151,7 +152,8 @@ void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns)
         ctx->solo_ns = 0; /* the core is ours again: the stall was a one-off */
 }
 
-void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job)
+void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn fn,
+                    void *job)
 {
     recur_team team;
     recur_spin_barrier_init(&team.spin);
@@ -162,6 +164,7 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     if (want < 1)
         want = 1;
     int adapt = ctx->adapt && ctx->min_step_fmas > 0;
+    int spell = adapt && ctx->solo_ns > 0 && work <= RECUR_SOLO_WORK_SPAN * ctx->solo_work;
 #ifdef RECUR_HAVE_OPENMP
     /* A context's first team of this size may start threads: not a sign of load. */
     int first = want > ctx->nbufs;
@@ -171,7 +174,7 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
         want = ctx->nbufs ? ctx->nbufs : 1;
     uint64_t t0 = recur_now_ns();
 #ifdef RECUR_HAVE_OPENMP
-    if (want > 1 && !(adapt && ctx->solo_ns > 0)) {
+    if (want > 1 && !spell) {
         const recur_machine *m = recur_machine_get();
         /* A spinning thread on an oversubscribed core delays the thread it waits for. */
         team.use_spin = ctx->barrier == RECUR_BARRIER_SPIN ||
@@ -204,8 +207,9 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
         if (adapt && !first && ctx->last_team > 1 &&
             (size_t)atomic_load(&measured) == ctx->last_team) {
             uint64_t wall = recur_now_ns() - t0;
-            recur_team_note(ctx, wall, recur_team_contended(wall, atomic_load(&team.useful_ns),
-                                                            ctx->solo_share));
+            recur_team_note(ctx, wall, work,
+                            recur_team_contended(wall, atomic_load(&team.useful_ns),
+                                                 ctx->solo_share));
         }
         return;
     }
@@ -213,11 +217,11 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
     team.use_spin = 1;
     ctx->last_team = 1;
     uint64_t cpu0 = 0, cpu1 = 0;
-    int solo = adapt && want > 1 && thread_cpu_ns(&cpu0); /* a solo spell */
+    int solo = spell && want > 1 && thread_cpu_ns(&cpu0); /* a call of a solo spell */
     fn(job, &team, 0, 1);
     if (solo && thread_cpu_ns(&cpu1))
         recur_solo_note(ctx, recur_now_ns() - t0, cpu1 - cpu0);
-    else if (adapt && want > 1)
+    else if (spell && want > 1)
         ctx->solo_ns = 0; /* no clock to count the spell down with */
 }
 

@@ -76,10 +76,14 @@ size_t recur_team_size(const recur_context *ctx, size_t step_fmas);
 
 /*
  * Runs fn on a team of up to `want` threads (the caller's thread is tid 0). With the
- * context's adaptation on, a call runs on one thread while ctx->solo_ns lasts, and a
- * team call that recur_team_contended judges worse than one thread starts such a spell.
+ * context's adaptation on, a team call that recur_team_contended judges worse than one
+ * thread starts a solo spell (ctx->solo_ns) for calls of up to RECUR_SOLO_WORK_SPAN
+ * times its `work` (any measure of a call's size, the same for all of a context's
+ * calls; the drivers pass forward FMAs): a stall of a small call says little about a
+ * large one, which a lost time slice costs relatively less.
  */
-void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job);
+void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn fn,
+                    void *job);
 
 /*
  * 1 when a team call did worse than one thread would have: one thread, getting the share
@@ -92,7 +96,7 @@ void recur_team_run(recur_context *ctx, size_t want, recur_team_fn fn, void *job
 int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share);
 
 /* What a team call teaches the context (backoff of the solo spells, see internal.h). */
-void recur_team_note(recur_context *ctx, uint64_t wall_ns, int contended);
+void recur_team_note(recur_context *ctx, uint64_t wall_ns, double work, int contended);
 
 /* What a solo call teaches it: the spell's time left, and the share of a core its
  * calls got (CPU over wall time), which may end the spell early (internal.h). */

@@ -423,8 +423,9 @@ static void test_team_size_heuristic(void **state)
 }
 
 /* While a solo spell lasts (ctx->solo_ns, set after a team call did worse than one
- * thread would have), calls run on one thread and count the spell down by their time; then the
- * full team again. Forced threading (min_step_fmas 0) never shrinks. */
+ * thread would have), calls up to 4x that call's size run on one thread and count the
+ * spell down by their time, larger calls keep the team; after the spell, the full team
+ * again. Forced threading (min_step_fmas 0) never shrinks. */
 static void test_contended_solo_spell(void **state)
 {
     (void)state;
@@ -439,14 +440,19 @@ static void test_contended_solo_spell(void **state)
     run_out o;
     out_alloc(&o, &large, &p);
     recur_weights w = recur_weights_from(&p.m.p);
-    /* a spell of an hour, as if the last call had stalled */
+    /* a spell of an hour, as if the last call (of this size) had stalled */
     ctx->solo_ns = ctx->solo_len = UINT64_C(3600000000000);
+    ctx->solo_work = 1e30;
     for (int i = 0; i < 3; i++) {
         uint64_t before = ctx->solo_ns;
         recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
         assert_int_equal(ctx->last_team, 1);
         assert_true(ctx->solo_ns < before); /* counted down by the call's time */
     }
+    ctx->solo_work = 1.0; /* a spell started by a tiny call: this call is far larger */
+    recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
+    assert_int_equal(ctx->last_team, 2);
+    ctx->solo_work = 1e30;
     ctx->solo_ns = 1; /* the spell ends with the next call */
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
     assert_int_equal(ctx->last_team, 1);
@@ -457,6 +463,7 @@ static void test_contended_solo_spell(void **state)
     ctx->adapt = 1;
     ctx->min_step_fmas = 0;
     ctx->solo_ns = ctx->solo_len = UINT64_C(3600000000000);
+    ctx->solo_work = 1e30;
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
     assert_int_equal(ctx->last_team, 2);
     out_free(&o);
@@ -479,15 +486,15 @@ static void test_contended_rule(void **state)
     assert_true(recur_team_contended(1000, 799, 0.0));   /* no share measured: 1 */
     recur_context *ctx;
     assert_int_equal(recur_context_create(&ctx), RECUR_OK);
-    recur_team_note(ctx, 1000, 1);
+    recur_team_note(ctx, 1000, 1e9, 1);
     assert_true(ctx->solo_ns == 16000);
-    recur_team_note(ctx, 1000, 1);
+    recur_team_note(ctx, 1000, 1e9, 1);
     assert_true(ctx->solo_ns == 32000);
     for (int i = 0; i < 10; i++)
-        recur_team_note(ctx, 1000, 1);
+        recur_team_note(ctx, 1000, 1e9, 1);
     assert_true(ctx->solo_ns == 1024000);
-    recur_team_note(ctx, 1000, 0); /* a good call: the next stall starts over */
-    recur_team_note(ctx, 2000, 1);
+    recur_team_note(ctx, 1000, 1e9, 0); /* a good call: the next stall starts over */
+    recur_team_note(ctx, 2000, 1e9, 1);
     assert_true(ctx->solo_ns == 32000);
     /* Solo calls count the spell down and measure their share of the core. */
     assert_true(ctx->solo_share == 1.0);
@@ -498,7 +505,7 @@ static void test_contended_rule(void **state)
     assert_true(ctx->solo_ns == 24000); /* a quarter in, still shared: goes on */
     recur_solo_note(ctx, 30000, 30000);
     assert_true(ctx->solo_ns == 0);
-    recur_team_note(ctx, 1000, 1); /* a one-off stall on an idle machine */
+    recur_team_note(ctx, 1000, 1e9, 1); /* a one-off stall on an idle machine */
     assert_true(ctx->solo_ns == 32000);
     recur_solo_note(ctx, 4000, 4000);
     assert_true(ctx->solo_ns == 28000);
