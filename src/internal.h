@@ -59,8 +59,10 @@ struct recur_context {
     double solo_share;      /* share of a core the last spell's calls got (1 until measured) */
     int adapt;
     int verbose;            /* RECUR_VERBOSE at creation: 0 silent, 1 calls, 2 + setup */
-    /* What the last call did (for tests and measurements). */
+    /* What the last call did (for tests and measurements); last_spell: it ran on one
+     * thread because of a solo spell (RECUR_VERBOSE's solo_spell). */
     size_t last_team, last_pr, last_pb;
+    int last_spell;
 };
 
 /* a * b into *out; 0 on overflow. */

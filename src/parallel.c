@@ -193,8 +193,10 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
             int measure = adapt && nt > 1 && thread_cpu_ns(&cpu0);
             if (bound)
                 recur_binding_apply(&bind, tid);
-            if (tid == 0)
+            if (tid == 0) {
                 ctx->last_team = nt;
+                ctx->last_spell = 0;
+            }
             fn(job, &team, tid, nt);
             if (measure && thread_cpu_ns(&cpu1)) {
                 uint64_t cpu = cpu1 - cpu0, spin = recur_thread_spin_ns - spin0;
@@ -216,6 +218,7 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
 #endif
     team.use_spin = 1;
     ctx->last_team = 1;
+    ctx->last_spell = spell && want > 1;
     uint64_t cpu0 = 0, cpu1 = 0;
     int solo = spell && want > 1 && thread_cpu_ns(&cpu0); /* a call of a solo spell */
     fn(job, &team, 0, 1);

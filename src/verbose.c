@@ -41,11 +41,11 @@ void recur_verbose_call(const recur_call *c, recur_status st, double ms)
                  c->o->accumulate, c->o->dy_kind == RECUR_DY_LOGITS ? "logits" : "output");
     fprintf(stderr,
             "recur_verbose,%s,isa:%s,T:%zu,N:%zu,I:%zu,H:%zu,O:%zu,L:%zu,dir:%s,merge:%s,"
-            "lengths:%s,layout:%s,clip:%g%s,threads:%zu,status:%s,time_ms:%.3f\n",
+            "lengths:%s,layout:%s,clip:%g%s,threads:%zu,solo_spell:%d,status:%s,time_ms:%.3f\n",
             c->op ? c->op : "call", recur_isa_name(c->ctx->kt->isa), c->T, c->N, g->input_size,
             g->hidden_size, g->output_size, g->num_layers, dir_name(g->direction),
             g->merge == RECUR_MERGE_SUM ? "sum" : "concat", c->q.len ? "yes" : "no",
             g->seq_layout == RECUR_LAYOUT_BATCH_FIRST ? "batch_first" : "time_major",
-            (double)g->clip, opts, c->ctx->last_team, st == RECUR_OK ? "ok" : recur_status_string(st),
+            (double)g->clip, opts, c->ctx->last_team, c->ctx->last_spell, st == RECUR_OK ? "ok" : recur_status_string(st),
             ms);
 }

@@ -63,7 +63,7 @@ static void test_verbose_levels(void **state)
     t = run_with("1");
     assert_non_null(strstr(t, "recur_verbose,forward,isa:"));
     assert_non_null(strstr(t, ",T:2,N:1,I:2,H:3,O:0,L:1,dir:forward,"));
-    assert_non_null(strstr(t, "status:ok,time_ms:"));
+    assert_non_null(strstr(t, ",solo_spell:0,status:ok,time_ms:"));
     assert_null(strstr(t, "recur_verbose,context"));
     free(t);
     t = run_with("2");

@@ -447,11 +447,13 @@ static void test_contended_solo_spell(void **state)
         uint64_t before = ctx->solo_ns;
         recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
         assert_int_equal(ctx->last_team, 1);
-        assert_true(ctx->solo_ns < before); /* counted down by the call's time */
+        assert_int_equal(ctx->last_spell, 1); /* what RECUR_VERBOSE reports */
+        assert_true(ctx->solo_ns < before);   /* counted down by the call's time */
     }
     ctx->solo_work = 1.0; /* a spell started by a tiny call: this call is far larger */
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
     assert_int_equal(ctx->last_team, 2);
+    assert_int_equal(ctx->last_spell, 0);
     ctx->solo_work = 1e30;
     ctx->solo_ns = 1; /* the spell ends with the next call */
     recur_forward(ctx, p.m.rnn, large.T, large.N, &w, p.x, NULL, o.y, NULL);
