@@ -210,19 +210,36 @@ V_INLINE void bptt_tile(const int nb, size_t h, size_t nr, const float *panel,
 _Static_assert(NB_MAX >= 1 && NB_MAX <= 12, "DISPATCH_NB covers tiles of 1 to 12 rows");
 
 /*
- * Rows of the batch tile that starts at row n0. Each RECUR_BATCH_QUANTUM-row chunk of the
- * batch is tiled on its own (a thread's batch block starts at a multiple of it, so it
- * is tiled as in the whole batch: same tiles, same k chains, same bits), into
- * ceil(c / NB_MAX) tiles as even as possible: 32 rows are 6+6+5+5+5+5 rather than
- * 6x5 + 2 (a 2-row tile streams the panel, larger than L1 at these sizes, from L2 at
- * three times the bytes per FMA).
+ * The batch tiles of one step call. Each RECUR_BATCH_QUANTUM-row chunk of the batch is
+ * tiled on its own (a thread's batch block starts at a multiple of it, so it is tiled as
+ * in the whole batch: same tiles, same k chains, same bits): whole chunks in NB_MAX-row
+ * tiles, the last partial chunk of c rows in ceil(c / NB_MAX) tiles as even as
+ * possible, the larger first: 32 rows are 6+6+5+5+5+5 rather than 6x5 + 2 (a 2-row tile
+ * streams the panel, larger than L1 at these sizes, from L2 at three times the bytes per
+ * FMA). Made once per call, so each tile costs two comparisons.
  */
-static size_t tile_rows(size_t batch, size_t n0)
+typedef struct tile_plan {
+    size_t tail0;   /* first row of the partial chunk (batch when there is none) */
+    size_t base;    /* its smaller tile */
+    size_t big_end; /* its tiles of base + 1 rows end here */
+} tile_plan;
+
+static tile_plan tile_plan_make(size_t batch)
 {
-    size_t q = n0 - n0 % RECUR_BATCH_QUANTUM;
-    size_t c = batch - q < RECUR_BATCH_QUANTUM ? batch - q : RECUR_BATCH_QUANTUM;
-    size_t t = (c + NB_MAX - 1) / NB_MAX, base = c / t, extra = c % t;
-    return n0 - q < extra * (base + 1) ? base + 1 : base;
+    size_t c = batch % RECUR_BATCH_QUANTUM;
+    tile_plan p = {batch - c, NB_MAX, batch - c};
+    if (c) {
+        size_t t = (c + NB_MAX - 1) / NB_MAX;
+        p.base = c / t;
+        p.big_end = p.tail0 + c % t * (p.base + 1);
+    }
+    return p;
+}
+
+/* Rows of the tile that starts at row n0. */
+static inline size_t tile_rows(const tile_plan *p, size_t n0)
+{
+    return n0 < p->tail0 ? NB_MAX : n0 < p->big_end ? p->base + 1 : p->base;
 }
 _Static_assert(RECUR_BATCH_QUANTUM % NB_MAX == 0, "whole chunks are tiled NB_MAX rows at a time");
 
@@ -241,12 +258,13 @@ void RNN_FN(rnn_step)(size_t batch, size_t h, size_t rows, const float *packed,
                       const float *hprev, size_t ld_hprev, const float *pre, size_t ld_pre,
                       float *out, size_t ld_out, recur_activation f)
 {
+    const tile_plan tiles = tile_plan_make(batch);
     for (size_t r0 = 0; r0 < rows; r0 += PR) {
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         const float *panel = packed + r0 * h;
         const float *next = next_panel(batch, r0, rows, panel, h);
         for (size_t n0 = 0, nb; n0 < batch; n0 += nb) {
-            nb = tile_rows(batch, n0);
+            nb = tile_rows(&tiles, n0);
 #define RNN_TILE(NB)                                                                       \
     rnn_tile(NB, h, nr, panel, n0 == 0 ? next : NULL, hprev + n0 * ld_hprev, ld_hprev,      \
              pre + n0 * ld_pre + r0, ld_pre, out + n0 * ld_out + r0, ld_out, f)
@@ -261,12 +279,13 @@ void RNN_FN(bptt_step)(size_t batch, size_t h, size_t rows, const float *packed,
                        const float *hcur, size_t ld_h, float *da, size_t ld_da,
                        recur_activation f)
 {
+    const tile_plan tiles = tile_plan_make(batch);
     for (size_t r0 = 0; r0 < rows; r0 += PR) {
         size_t nr = rows - r0 < PR ? rows - r0 : PR;
         const float *panel = packed + r0 * h;
         const float *next = next_panel(batch, r0, rows, panel, h);
         for (size_t n0 = 0, nb; n0 < batch; n0 += nb) {
-            nb = tile_rows(batch, n0);
+            nb = tile_rows(&tiles, n0);
             const float *dn = da_next ? da_next + n0 * ld_da_next : NULL;
             const float *dhp = dh ? dh + n0 * ld_dh + r0 : NULL;
 #define BPTT_TILE(NB)                                                                      \
