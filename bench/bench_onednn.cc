@@ -69,6 +69,9 @@ void register_onednn(const std::vector<Shape> &shapes)
     benchmark::RegisterBenchmark("gemm/onednn_sgemm/M1024_N1024_K1024", [](benchmark::State &st) {
         bench_sgemm(st, 1024, 1024, 1024);
     })->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("gemm/onednn_sgemm/M1760_N1760_K3200", [](benchmark::State &st) {
+        bench_sgemm(st, 1760, 1760, 3200);
+    })->UseManualTime()->Unit(benchmark::kMillisecond);
     const std::pair<Op, const char *> ops[] = {
         {Op::FwdInfer, "fwd_infer"}, {Op::FwdTrain, "fwd_train"}, {Op::Bwd, "bwd"}};
     for (const auto &op : ops)

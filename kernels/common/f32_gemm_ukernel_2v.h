@@ -5,6 +5,7 @@
  *
  *   MR                rows of the register tile
  *   PREFETCH_C        1: fetch the C tile's lines before the k loop
+ *   PREFETCH_AB       0, or k steps ahead to fetch the A and B micro-panels into L1
  *   GEMM_UKERNEL      the function's name
  *
  * and includes this file. MR x 2 accumulators, the two vectors of the B row and one
@@ -30,6 +31,12 @@ V_INLINE void ukernel_rows(const int M, size_t kc, const float *a, const float *
     }
 
     for (size_t p = 0; p < kc; p++) {
+        if (PREFETCH_AB) { /* reads past the panels' ends are harmless hints */
+            _mm_prefetch((const char *)(a + MR * PREFETCH_AB), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + 2 * V_LANES * PREFETCH_AB), _MM_HINT_T0);
+            if (V_LANES * sizeof(float) >= 64)
+                _mm_prefetch((const char *)(b + 2 * V_LANES * PREFETCH_AB + V_LANES), _MM_HINT_T0);
+        }
         V_T b0 = V_LOAD(b);
         V_T b1 = V_LOAD(b + V_LANES);
 #pragma GCC unroll 16
