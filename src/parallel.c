@@ -129,9 +129,11 @@ int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share
 void recur_team_note(recur_context *ctx, uint64_t wall_ns, double work, int contended)
 {
     if (!contended) {
-        ctx->solo_backoff = 0;
+        if (++ctx->team_good >= RECUR_SOLO_GOOD_RUN)
+            ctx->solo_backoff = 0;
         return;
     }
+    ctx->team_good = 0;
     unsigned b = ctx->solo_backoff ? 2 * ctx->solo_backoff : RECUR_SOLO_BACKOFF_MIN;
     ctx->solo_backoff = b < RECUR_SOLO_BACKOFF_MAX ? b : RECUR_SOLO_BACKOFF_MAX;
     ctx->solo_ns = ctx->solo_len = wall_ns * ctx->solo_backoff;

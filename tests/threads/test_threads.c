@@ -476,7 +476,7 @@ static void test_contended_solo_spell(void **state)
 /* The rule: worse than one thread when the team's useful CPU time (CPU less spinning)
  * is below its wall time times the share of a core that solo calls got; the spell is
  * 16x the call, doubling while the tries keep being contended, up to 1024x, and back
- * to 16x after a good team call. */
+ * to 16x after RECUR_SOLO_GOOD_RUN good team calls in a row. */
 static void test_contended_rule(void **state)
 {
     (void)state;
@@ -495,7 +495,14 @@ static void test_contended_rule(void **state)
     for (int i = 0; i < 10; i++)
         recur_team_note(ctx, 1000, 1e9, 1);
     assert_true(ctx->solo_ns == 1024000);
-    recur_team_note(ctx, 1000, 1e9, 0); /* a good call: the next stall starts over */
+    /* Fewer good calls in a row than the run: the next stall doubles on. */
+    for (unsigned i = 0; i + 1 < RECUR_SOLO_GOOD_RUN; i++)
+        recur_team_note(ctx, 1000, 1e9, 0);
+    recur_team_note(ctx, 1000, 1e9, 1);
+    assert_true(ctx->solo_ns == 1024000);
+    /* A whole run of good calls: the next stall starts over. */
+    for (unsigned i = 0; i < RECUR_SOLO_GOOD_RUN; i++)
+        recur_team_note(ctx, 1000, 1e9, 0);
     recur_team_note(ctx, 2000, 1e9, 1);
     assert_true(ctx->solo_ns == 32000);
     /* Solo calls count the spell down and measure their share of the core. */
