@@ -92,6 +92,7 @@ recur_status recur_context_create(recur_context **ctx)
     c->barrier = RECUR_BARRIER_AUTO;
     c->adapt = 1;
     c->solo_share = 1.0;
+    recur_team_seed(c);
     c->verbose = recur_verbose_level();
     if (c->verbose >= 2)
         recur_verbose_context(c);

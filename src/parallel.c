@@ -102,6 +102,7 @@ static int grow_slots(recur_context *ctx, size_t n)
 }
 
 _Thread_local uint64_t recur_thread_spin_ns;
+_Thread_local uint64_t recur_thread_sleep_ns;
 
 /* This thread's CPU time (user + system, page faults included); 0 when unknown. */
 static int thread_cpu_ns(uint64_t *ns)
@@ -126,11 +127,49 @@ int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share
     return (double)wall_ns * solo_share > RECUR_SOLO_MARGIN * (double)useful_ns;
 }
 
+double recur_runnable_share(uint64_t cpu_ns, uint64_t wall_ns, uint64_t sleep_ns)
+{
+    if (wall_ns <= sleep_ns || cpu_ns == 0)
+        return 1.0;
+    double s = (double)cpu_ns / (double)(wall_ns - sleep_ns);
+    return s < 0.05 ? 0.05 : s > 1.0 ? 1.0 : s;
+}
+
+/* What the process's contexts last learnt about the load: the backoff, the end of the
+ * last spell (CLOCK_MONOTONIC ns) and the size of the call that started it. Busy
+ * neighbours are a property of the machine, not of one context: a context created
+ * later (one per session, or per benchmark run) starts from this instead of paying
+ * for the stalls that taught it. Each field is atomic; a mix of two updates is still
+ * a plausible state. */
+static atomic_uint load_backoff;
+static _Atomic uint64_t load_spell_end;
+static _Atomic double load_spell_work;
+
+void recur_team_seed(recur_context *ctx)
+{
+    ctx->solo_backoff = atomic_load(&load_backoff);
+    uint64_t end = atomic_load(&load_spell_end), now = recur_now_ns();
+    if (end > now) {
+        ctx->solo_ns = ctx->solo_len = end - now;
+        ctx->spell_cpu = ctx->spell_wall = 0;
+        ctx->solo_work = atomic_load(&load_spell_work);
+    }
+}
+
+void recur_team_forget_load(void)
+{
+    atomic_store(&load_backoff, 0u);
+    atomic_store(&load_spell_end, 0);
+    atomic_store(&load_spell_work, 0.0);
+}
+
 void recur_team_note(recur_context *ctx, uint64_t wall_ns, double work, int contended)
 {
     if (!contended) {
-        if (++ctx->team_good >= RECUR_SOLO_GOOD_RUN)
+        if (++ctx->team_good >= RECUR_SOLO_GOOD_RUN && ctx->solo_backoff) {
             ctx->solo_backoff = 0;
+            atomic_store(&load_backoff, 0u);
+        }
         return;
     }
     ctx->team_good = 0;
@@ -139,6 +178,9 @@ void recur_team_note(recur_context *ctx, uint64_t wall_ns, double work, int cont
     ctx->solo_ns = ctx->solo_len = wall_ns * ctx->solo_backoff;
     ctx->spell_cpu = ctx->spell_wall = 0;
     ctx->solo_work = work;
+    atomic_store(&load_backoff, ctx->solo_backoff);
+    atomic_store(&load_spell_work, work);
+    atomic_store(&load_spell_end, recur_now_ns() + ctx->solo_len);
 }
 
 void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns)
@@ -150,8 +192,10 @@ void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns)
         return;
     double share = (double)ctx->spell_cpu / (double)ctx->spell_wall;
     ctx->solo_share = share < 0.05 ? 0.05 : share > 1.0 ? 1.0 : share;
-    if (4 * ctx->spell_wall >= ctx->solo_len && share >= RECUR_SOLO_IDLE_SHARE)
+    if (4 * ctx->spell_wall >= ctx->solo_len && share >= RECUR_SOLO_IDLE_SHARE) {
         ctx->solo_ns = 0; /* the core is ours again: the stall was a one-off */
+        atomic_store(&load_spell_end, 0);
+    }
 }
 
 void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn fn,
@@ -187,11 +231,16 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
         int bound = ctx->bind && want <= m->cores && recur_binding_begin(&bind);
         atomic_int measured;
         atomic_init(&measured, 0);
+        /* What the calling thread got of its core while runnable: what a solo call
+         * would get now (a stale share from an earlier spell would let a team that
+         * waits for descheduled workers pass while the caller has its core). */
+        double share = ctx->solo_share;
 #pragma omp parallel num_threads((int)want)
         {
             size_t tid = (size_t)omp_get_thread_num();
             size_t nt = (size_t)omp_get_num_threads();
             uint64_t cpu0 = 0, cpu1 = 0, spin0 = recur_thread_spin_ns;
+            uint64_t sleep0 = recur_thread_sleep_ns, wall0 = tid == 0 ? recur_now_ns() : 0;
             int measure = adapt && nt > 1 && thread_cpu_ns(&cpu0);
             if (bound)
                 recur_binding_apply(&bind, tid);
@@ -204,6 +253,9 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
                 uint64_t cpu = cpu1 - cpu0, spin = recur_thread_spin_ns - spin0;
                 atomic_fetch_add(&team.useful_ns, cpu > spin ? cpu - spin : 0);
                 atomic_fetch_add(&measured, 1);
+                if (tid == 0)
+                    share = recur_runnable_share(cpu, recur_now_ns() - wall0,
+                                                 recur_thread_sleep_ns - sleep0);
             }
         }
         if (bound)
@@ -212,8 +264,7 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
             (size_t)atomic_load(&measured) == ctx->last_team) {
             uint64_t wall = recur_now_ns() - t0;
             recur_team_note(ctx, wall, work,
-                            recur_team_contended(wall, atomic_load(&team.useful_ns),
-                                                 ctx->solo_share));
+                            recur_team_contended(wall, atomic_load(&team.useful_ns), share));
         }
         return;
     }

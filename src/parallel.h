@@ -87,13 +87,26 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
 
 /*
  * 1 when a team call did worse than one thread would have: one thread, getting the share
- * solo_share (0..1] of a core that the context's solo calls got, would have needed
+ * solo_share (0..1] of a core (recur_team_run passes what the calling thread, which runs
+ * solo calls, got during the team call: recur_runnable_share), would have needed
  * useful_ns / solo_share, where useful_ns is the team's CPU time less its spinning at
  * barriers; the team took wall_ns, and more than RECUR_SOLO_MARGIN times that counts.
  * Threads asleep at a barrier (load imbalance) or descheduled (a busy neighbour) add
  * wall time, not useful time.
  */
 int recur_team_contended(uint64_t wall_ns, uint64_t useful_ns, double solo_share);
+
+/*
+ * The share of a core a thread got while it wanted to run: its CPU time over its wall
+ * time less the time it slept by choice (at barriers). A descheduled thread's wait for
+ * a busy neighbour counts against it, its sleep at a barrier does not. 1 when unknown.
+ */
+double recur_runnable_share(uint64_t cpu_ns, uint64_t wall_ns, uint64_t sleep_ns);
+
+/* A new context's spell and backoff from what the process's contexts last learnt
+ * (recur_team_note publishes it), and the test hook that clears that. */
+void recur_team_seed(recur_context *ctx);
+void recur_team_forget_load(void);
 
 /* What a team call teaches the context (backoff of the solo spells, see internal.h). */
 void recur_team_note(recur_context *ctx, uint64_t wall_ns, double work, int contended);

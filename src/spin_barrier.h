@@ -7,8 +7,9 @@
  *
  * Waiting spins first (a step's imbalance on idle cores is far below the spin), then
  * sleeps on a futex until the last thread arrives. The time spent spinning beyond a
- * short first stretch is added to the thread's recur_thread_spin_ns, so the team can
- * tell its useful CPU time from its waiting (recur_team_run). Sleeping
+ * short first stretch is added to the thread's recur_thread_spin_ns, and the time asleep
+ * to recur_thread_sleep_ns, so the team can tell its useful CPU time from its waiting
+ * and how much of a core its calling thread got while runnable (recur_team_run). Sleeping
  * matters when the cores are shared: a thread that spins or yields keeps using its
  * share of the core, so the scheduler runs it, and the thread it waits for, only in
  * whole time slices beside a busy neighbour (each step then costs a slice); a thread
@@ -57,6 +58,8 @@ typedef struct recur_spin_barrier {
  * written by its own thread). */
 extern _Thread_local uint64_t recur_thread_spin_ns;
 #define RECUR_SPIN_UNTIMED 64u
+/* Nanoseconds this thread has slept at step barriers (same rules). */
+extern _Thread_local uint64_t recur_thread_sleep_ns;
 
 static inline void recur_spin_barrier_init(recur_spin_barrier *b)
 {
@@ -119,11 +122,13 @@ static inline void recur_spin_barrier_wait(recur_spin_barrier *b, size_t nt, siz
         }
         RECUR_CPU_RELAX();
     }
-    recur_thread_spin_ns += recur_now_ns() - t0;
+    uint64_t t1 = recur_now_ns();
+    recur_thread_spin_ns += t1 - t0;
     atomic_fetch_add(&b->sleepers, 1);
     while (atomic_load(&b->arrived) < target)
         recur_futex_wait(&b->gen, (unsigned)(k - 1)); /* returns at once if gen moved on */
     atomic_fetch_sub(&b->sleepers, 1);
+    recur_thread_sleep_ns += recur_now_ns() - t1;
 }
 
 #endif

@@ -486,6 +486,15 @@ static void test_contended_rule(void **state)
     assert_false(recur_team_contended(1000, 400, 0.5));  /* a solo thread got half a core */
     assert_true(recur_team_contended(1000, 399, 0.5));
     assert_true(recur_team_contended(1000, 799, 0.0));   /* no share measured: 1 */
+    /* The caller's share of its core while runnable: its sleep at barriers is its own
+     * choice, its waits for the CPU are not. */
+    assert_true(recur_runnable_share(1000, 1000, 0) == 1.0);   /* ran throughout */
+    assert_true(recur_runnable_share(600, 1000, 400) == 1.0);  /* slept the rest */
+    assert_true(recur_runnable_share(300, 1000, 400) == 0.5);  /* half of its core */
+    assert_true(recur_runnable_share(1, 1000, 0) == 0.05);     /* floor */
+    assert_true(recur_runnable_share(0, 1000, 0) == 1.0);      /* no clock */
+    assert_true(recur_runnable_share(500, 400, 400) == 1.0);   /* nothing runnable */
+    recur_team_forget_load(); /* whatever earlier tests taught the process */
     recur_context *ctx;
     assert_int_equal(recur_context_create(&ctx), RECUR_OK);
     recur_team_note(ctx, 1000, 1e9, 1);
@@ -520,7 +529,41 @@ static void test_contended_rule(void **state)
     assert_true(ctx->solo_ns == 28000);
     recur_solo_note(ctx, 4000, 3900); /* a quarter in, the core to itself: ends early */
     assert_true(ctx->solo_ns == 0);
+    recur_team_forget_load();
     recur_context_destroy(ctx);
+}
+
+/* A context created after another one stalled starts from what that one learnt: the
+ * backoff, and the rest of its spell for calls of up to the same size. */
+static void test_contended_seed(void **state)
+{
+    (void)state;
+    recur_team_forget_load();
+    recur_context *a, *b, *c, *d;
+    assert_int_equal(recur_context_create(&a), RECUR_OK);
+    assert_true(a->solo_ns == 0 && a->solo_backoff == 0);
+    recur_team_note(a, UINT64_C(1000000000), 123.0, 1); /* a 1 s stall: a 16 s spell */
+    recur_team_note(a, UINT64_C(1000000000), 123.0, 1); /* 32 s */
+    assert_int_equal(recur_context_create(&b), RECUR_OK);
+    assert_true(b->solo_backoff == 32);
+    assert_true(b->solo_ns > UINT64_C(30000000000) && b->solo_ns <= UINT64_C(32000000000));
+    assert_true(b->solo_len == b->solo_ns && b->solo_work == 123.0);
+    /* A run of good team calls clears the backoff for contexts created later; the
+     * spell already published still runs out in time. */
+    for (unsigned i = 0; i < RECUR_SOLO_GOOD_RUN; i++)
+        recur_team_note(a, 1000, 123.0, 0);
+    assert_int_equal(recur_context_create(&c), RECUR_OK);
+    assert_true(c->solo_backoff == 0 && c->solo_ns > 0);
+    /* A spell that ends early (the core is free again) ends for new contexts too. */
+    recur_solo_note(a, UINT64_C(9000000000), UINT64_C(9000000000));
+    assert_true(a->solo_ns == 0);
+    assert_int_equal(recur_context_create(&d), RECUR_OK);
+    assert_true(d->solo_ns == 0);
+    recur_context_destroy(a);
+    recur_context_destroy(b);
+    recur_context_destroy(c);
+    recur_context_destroy(d);
+    recur_team_forget_load();
 }
 
 /* Inside the caller's parallel region: one thread per call, same results. */
@@ -946,6 +989,7 @@ int main(void)
         cmocka_unit_test(test_team_size_heuristic),
         cmocka_unit_test(test_contended_solo_spell),
         cmocka_unit_test(test_contended_rule),
+        cmocka_unit_test(test_contended_seed),
         cmocka_unit_test(test_inside_caller_parallel_region),
         cmocka_unit_test(test_concurrent_contexts),
         cmocka_unit_test(test_model_determinism_scalar),
