@@ -28,6 +28,18 @@ static int seq_fuses_input(const recur_call *c, size_t l)
     return floats <= l1 / sizeof(float) * 2 / 3;
 }
 
+/* A training call of one forward direction without an output layer keeps its states in
+ * the workspace and returns them in y: each step's slice is copied to y by the thread
+ * that computed it, while it is still in cache, instead of a pass over all of them
+ * afterwards (the sequence kernel, run whole by one thread, keeps that pass). */
+static int steps_write_y(const recur_call *c, size_t l)
+{
+    const recur_model *m = c->m;
+    return c->train && c->y.p && m->cfg.output_size == 0 && m->D == 1 &&
+           l + 1 == m->cfg.num_layers && !recur_model_rev(m, 0) &&
+           !recur_call_use_seq(c, 0, 0);
+}
+
 /* z clamped to [-clip, clip] (clip > 0), then f or the extended activation, over one
  * row slice: the unfused path after a step kernel run with the identity. */
 static void clamp_activate(const recur_kernel_table *kt, recur_activation f,
@@ -67,7 +79,7 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
     const int rev = recur_model_rev(c->m, d);
     const float *U = c->w->layers[l * c->m->D + d].U;
     const recur_act_ext *ext = c->m->ext ? &c->m->ext[d] : NULL;
-    int post = cfg->clip > 0.0f || ext;
+    int post = cfg->clip > 0.0f || ext, to_y = steps_write_y(c, l);
     recur_activation fa = post ? RECUR_ACT_IDENTITY : cfg->hidden_act;
     for (size_t s = 0; s < T; s++) {
         size_t blk = rev ? T - 1 - s : s;
@@ -84,6 +96,10 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
             if (post)
                 for (size_t n = 0; n < n1 - x->s->n0; n++)
                     clamp_activate(kt, cfg->hidden_act, ext, cfg->clip, o + n * H, rows);
+            if (to_y)
+                for (size_t n = x->s->n0; n < n1; n++)
+                    memcpy(recur_view_row(&c->y, &c->q, blk, n) + x->s->r0,
+                           o + (n - x->s->n0) * H, rows * sizeof(float));
         }
         recur_share_barrier(x->s);
     }
@@ -194,6 +210,10 @@ static void forward_output(fwd_thread_ctx *x)
     if (O == 0) {
         if (c->direct)
             return;
+        if (steps_write_y(c, L - 1)) { /* the steps wrote the valid rows */
+            recur_rows_zero_padding(&x->s->r, &c->y, m->out_w);
+            return;
+        }
         recur_view yd = c->y;
         yd.p += c->y_sd;
         if (m->D == 2 && m->cfg.merge == RECUR_MERGE_SUM) {
