@@ -53,6 +53,7 @@ struct recur_context {
     int bind;               /* bind team threads one per core */
     size_t min_step_fmas;   /* 0: always the full team (tests force threading) */
     int barrier;            /* RECUR_BARRIER_*: which step barrier (measurements) */
+    size_t step_l2;         /* 0, or the L2 bytes the step plan assumes (tests) */
     recur_thread_buf *bufs; /* one per team thread, owned and first touched by it */
     size_t nbufs;
     /* The solo spell after a team call that did worse than one thread would have (see

@@ -213,7 +213,24 @@ typedef struct recur_thread_share {
     size_t r0, r1, n0, n1; /* hidden-unit slice and batch block of the steps */
     float *packed;         /* the slice of U (or U^T) packed, or a whole-sequence kernel's */
     int unpacked;          /* batch-1 forward steps read U as it is */
+    size_t chunk;          /* rows of a step's chunks, run last first every other step
+                            * (0: the slice in one piece; see share_plan) */
 } recur_thread_share;
+
+/* Chunk i of the n chunks of a slice of `rows` rows at step s: rows [*c0, *c1), in
+ * the order last first when s is odd. */
+static inline void recur_step_chunk(const recur_thread_share *x, size_t rows, size_t s,
+                                    size_t i, size_t n, size_t *c0, size_t *c1)
+{
+    size_t k = s & 1 ? n - 1 - i : i, ch = x->chunk ? x->chunk : rows;
+    *c0 = k * ch;
+    *c1 = *c0 + ch < rows ? *c0 + ch : rows;
+}
+
+static inline size_t recur_step_chunks(const recur_thread_share *x, size_t rows)
+{
+    return x->chunk ? (rows + x->chunk - 1) / x->chunk : 1;
+}
 
 /* Every member of the crew must call it the same number of times. */
 static inline void recur_share_barrier(recur_thread_share *s)

@@ -242,7 +242,12 @@ static void pass_bptt(bwd_thread_ctx *x, size_t l, size_t d)
                 float *dat = da + (blk * N + n0) * H + r0;
                 const float *hc = hs + (blk * N + n0) * H + r0;
                 const float *next = cut ? NULL : da + ((rev ? blk - 1 : blk + 1) * N + n0) * H;
-                kt->bptt_step(e1 - n0, H, rows, x->s->packed, next, H, dat, H, hc, H, dat, H, fa);
+                for (size_t i = 0, n = recur_step_chunks(x->s, rows); i < n; i++) {
+                    size_t c0, c1;
+                    recur_step_chunk(x->s, rows, s, i, n, &c0, &c1);
+                    kt->bptt_step(e1 - n0, H, c1 - c0, x->s->packed + c0 * H, next, H,
+                                  dat + c0, H, hc + c0, H, dat + c0, H, fa);
+                }
                 if (cfg->clip > 0.0f)
                     for (size_t n = 0; n < e1 - n0; n++)
                         clip_derivative(cfg->hidden_act, lohi[0], lohi[1], hc + n * H,

@@ -89,10 +89,16 @@ static void pass_steps(fwd_thread_ctx *x, size_t l, size_t d, float *data, const
         size_t n1 = x->s->n1 < a ? x->s->n1 : a;
         if (rows && n1 > x->s->n0) {
             float *o = out + x->s->n0 * H + x->s->r0;
-            if (x->s->unpacked)
-                kt->rnn_step_rows(H, rows, U + x->s->r0 * H, H, hp, o, o, fa);
-            else
-                kt->rnn_step(n1 - x->s->n0, H, rows, x->s->packed, hp + x->s->n0 * H, H, o, H, o, H, fa);
+            for (size_t i = 0, n = recur_step_chunks(x->s, rows); i < n; i++) {
+                size_t c0, c1;
+                recur_step_chunk(x->s, rows, s, i, n, &c0, &c1);
+                if (x->s->unpacked)
+                    kt->rnn_step_rows(H, c1 - c0, U + (x->s->r0 + c0) * H, H, hp, o + c0,
+                                      o + c0, fa);
+                else
+                    kt->rnn_step(n1 - x->s->n0, H, c1 - c0, x->s->packed + c0 * H,
+                                 hp + x->s->n0 * H, H, o + c0, H, o + c0, H, fa);
+            }
             if (post)
                 for (size_t n = 0; n < n1 - x->s->n0; n++)
                     clamp_activate(kt, cfg->hidden_act, ext, cfg->clip, o + n * H, rows);

@@ -35,6 +35,9 @@ void recur_f32_bptt_step__avx2(size_t batch, size_t h, size_t rows, const float 
                                const float *da_next, size_t ld_da_next, const float *dh,
                                size_t ld_dh, const float *hcur, size_t ld_h, float *da,
                                size_t ld_da, recur_activation f);
+void recur_f32_rnn_step_rows__avx2(size_t h, size_t rows, const float *m, size_t ld,
+                                   const float *hprev, const float *pre, float *out,
+                                   recur_activation f);
 
 void recur_f32_activate__avx2(recur_activation f, size_t n, float *x);
 void recur_f32_softmax_rows__avx2(size_t rows, size_t cols, float *x);

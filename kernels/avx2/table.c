@@ -27,6 +27,7 @@ static const recur_kernel_table avx2_table = {
     .pack_rec = recur_f32_pack_rec__avx2,
     .rnn_step = recur_f32_rnn_step__avx2,
     .bptt_step = recur_f32_bptt_step__avx2,
+    .rnn_step_rows = recur_f32_rnn_step_rows__avx2,
     .activate = recur_f32_activate__avx2,
     .softmax_rows = recur_f32_softmax_rows__avx2,
 };

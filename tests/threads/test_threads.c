@@ -225,6 +225,42 @@ static void check_determinism(recur_isa isa, int barrier)
     }
 }
 
+/* Batch-1 slices larger than L2 run in chunks, last first on every other step (one
+ * thread), and forward steps read U unpacked where the table can: the same bits as in
+ * one piece on a team (an L2 of 2 KiB makes the H 300 slice several chunks and
+ * unpacked on every ISA). */
+static void test_step_chunks_same_results(void **state)
+{
+    (void)state;
+    int omp = have_openmp();
+    for (recur_isa isa = RECUR_ISA_SCALAR; isa <= RECUR_ISA_NEON; isa++) {
+        if (!recur_isa_supported(isa))
+            continue;
+        for (size_t si = 1; si < sizeof shapes / sizeof shapes[0]; si += 2) { /* N 1, N 13 */
+            const shape *s = &shapes[si];
+            problem p;
+            problem_init(&p, s, 3000 + si);
+            run_out ref, got;
+            out_alloc(&ref, s, &p);
+            out_alloc(&got, s, &p);
+            recur_context *ctx = forced_context(isa, 2, RECUR_BARRIER_AUTO);
+            ctx->step_l2 = 2048; /* unpacked as below, but on a team: one piece */
+            run_all(ctx, s, &p, &ref);
+            recur_context_destroy(ctx);
+            for (size_t n = 1; n <= (omp ? 3u : 1u); n++) {
+                ctx = forced_context(isa, n, RECUR_BARRIER_AUTO);
+                ctx->step_l2 = 2048;
+                run_all(ctx, s, &p, &got);
+                assert_outputs_equal(&ref, &got, s, &p);
+                recur_context_destroy(ctx);
+            }
+            out_free(&ref);
+            out_free(&got);
+            problem_free(&p);
+        }
+    }
+}
+
 static void test_determinism_scalar(void **state) { (void)state; check_determinism(RECUR_ISA_SCALAR, RECUR_BARRIER_AUTO); }
 static void test_determinism_avx2(void **state) { (void)state; check_determinism(RECUR_ISA_AVX2, RECUR_BARRIER_AUTO); }
 static void test_determinism_avx512(void **state) { (void)state; check_determinism(RECUR_ISA_AVX512, RECUR_BARRIER_AUTO); }
@@ -990,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_contended_solo_spell),
         cmocka_unit_test(test_contended_rule),
         cmocka_unit_test(test_contended_seed),
+        cmocka_unit_test(test_step_chunks_same_results),
         cmocka_unit_test(test_inside_caller_parallel_region),
         cmocka_unit_test(test_concurrent_contexts),
         cmocka_unit_test(test_model_determinism_scalar),
