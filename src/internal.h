@@ -32,9 +32,10 @@ enum { RECUR_BARRIER_AUTO = 0, RECUR_BARRIER_SPIN = 1, RECUR_BARRIER_OMP = 2 };
  * CPU): the stall was a one-off, not a neighbour. The multiple starts over only after
  * RECUR_SOLO_GOOD_RUN good team calls in a row: beside busy neighbours good and stalled
  * team calls alternate, and a stall costs a time slice (several ms) while a good call
- * saves a fraction of a short call (measured on a 16-core Xeon with 16 busy
- * neighbours, H256 N1 backward at 2 threads: team calls' median 0.22 ms against 0.38
- * solo, but their mean 0.95 ms), so one good call says little about the next. */
+ * saves a fraction of a short call (measured on a 16-core Intel Xeon family 6 model
+ * 207 with 16 busy neighbours, H256 N1 backward at 2 threads: team calls' median 0.22
+ * ms against 0.38 solo, but their mean 0.95 ms), so one good call says little about
+ * the next. */
 #define RECUR_SOLO_BACKOFF_MIN 16u
 #define RECUR_SOLO_GOOD_RUN 4u
 #define RECUR_SOLO_BACKOFF_MAX 1024u
@@ -64,7 +65,9 @@ struct recur_context {
     double solo_work;               /* size of the call that started it */
     unsigned solo_backoff;
     unsigned team_good;     /* good team calls since the last contended one */
-    double solo_share;      /* share of a core the last spell's calls got (1 until measured) */
+    double solo_share;      /* share of a core the last spell's calls got (1 until measured;
+                             * kept for tests and measurements: team calls are judged by
+                             * the caller's share in the call itself) */
     int adapt;
     int verbose;            /* RECUR_VERBOSE at creation: 0 silent, 1 calls, 2 + setup */
     /* What the last call did (for tests and measurements); last_spell: it ran on one

@@ -104,10 +104,11 @@ static size_t share_plan(recur_call *c, size_t tid, size_t nt, int backward,
      * evicted. Every other step runs the slice in chunks last first, so it starts on
      * the rows still in L2 (about L2's worth of U fewer from L3 a step). Chunks are
      * whole panels, at least 4, about a quarter of L2. Measured at H1024 N1 T50, one
-     * thread: forward -26 % and backward -22 % on a Xeon (2 MiB L2: half of U), -8 %
-     * and -3.5 % on Zen 3 (512 KiB). Left out where it did not pay: batches (the
-     * kernels' next-panel fetch stops at each chunk; H1760 N16 +1-3 %) and teams
-     * (H1024 N1 at 2 threads: forward +5-8 % on both machines, backward -3-10 %). */
+     * thread: forward -26 % and backward -22 % on an Intel Xeon family 6 model 207
+     * (2 MiB L2: half of U); -8 % and -3.5 % in one run, within noise in three more, on
+     * an AMD EPYC Zen 3 (512 KiB). Left out where it did not pay: batches (the kernels'
+     * next-panel fetch stops at each chunk; H1760 N16 +1-3 %) and teams (H1024 N1 at 2
+     * threads: forward +5-8 % on both machines, backward -3-10 %). */
     size_t panel = kt->rec_panel ? kt->rec_panel : 1, row_bytes = H * sizeof(float);
     s->chunk = 0;
     if (N == 1 && nt == 1 && rows * row_bytes > l2c) {

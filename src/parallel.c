@@ -233,8 +233,9 @@ void recur_team_run(recur_context *ctx, size_t want, double work, recur_team_fn 
         atomic_init(&measured, 0);
         /* What the calling thread got of its core while runnable: what a solo call
          * would get now (a stale share from an earlier spell would let a team that
-         * waits for descheduled workers pass while the caller has its core). */
-        double share = ctx->solo_share;
+         * waits for descheduled workers pass while the caller has its core). Set by
+         * thread 0 whenever the call is judged (all threads measured). */
+        double share = 1.0;
 #pragma omp parallel num_threads((int)want)
         {
             size_t tid = (size_t)omp_get_thread_num();

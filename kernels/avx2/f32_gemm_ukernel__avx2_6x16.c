@@ -9,9 +9,9 @@
 #define MR 6
 /* No C prefetch: it measured no gain here (Zen 3, 800 x 512 x 1024, within noise). */
 #define PREFETCH_C 0
-/* Panels fetched 8 k steps ahead: within noise on Zen 3 (1024^3 and 1760x1760x3200,
- * 9 interleaved repetitions, -1 % to +1 %), and the same hints gained 3-6 % on an
- * Intel core (see the AVX-512 kernel), whose L1 prefetcher follows fewer streams. */
+/* Panels fetched 8 k steps ahead: within noise on an AMD EPYC Zen 3 (1024^3 and
+ * 1760x1760x3200, 9 interleaved repetitions, -1 % to +1 %); the same hints gained 3-6 %
+ * on an Intel Xeon family 6 model 207 (see the AVX-512 kernel). */
 #define PREFETCH_AB 8
 #define GEMM_UKERNEL recur_f32_gemm_ukernel__avx2_6x16
 
