@@ -454,6 +454,22 @@ static void test_bptt_step(void **state)
 }
 
 /*
+ * Wide matrices take the path where the batch tiles of a panel fetch the next panel
+ * in bursts between blocks of the k loop (AVX2 from h 1536): the blocks must cover
+ * every k step once. Tiles of 4, 3 (two k chains) and 5 rows, slices off panel edges.
+ */
+static void test_step_wide(void **state)
+{
+    const recur_kernel_table *kt = table_or_skip(state);
+    cmp_rng rng = {12};
+    const size_t h = 1553;
+    check_rnn_step(kt, &rng, h, 1, 61, 7, 0, RECUR_ACT_TANH);
+    check_rnn_step(kt, &rng, h, 16, 48, 13, 1, RECUR_ACT_IDENTITY);
+    check_bptt_step(kt, &rng, h, 2, 45, 7, 1, 1, RECUR_ACT_TANH);
+    check_bptt_step(kt, &rng, h, 0, 33, 13, 1, 0, RECUR_ACT_RELU);
+}
+
+/*
  * rnn_seq (tables that have it): T steps of batch 1. Step t is checked against the
  * exact value computed from the kernel's own h_{t-1}, so each step has the rnn_step
  * bound with I+H+1 terms: |dz| <= gamma(I+H+1) * (|b| + sum |W||x| + sum |U||h|).
@@ -761,6 +777,7 @@ int main(void)
         ISA_TESTS(test_bptt_seq)          ISA_TESTS(test_rnn_step_rows)
         ISA_TESTS(test_activation_bounds) ISA_TESTS(test_step_batch_blocks)
         ISA_TESTS(test_activation_special) ISA_TESTS(test_softmax)
+        ISA_TESTS(test_step_wide)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
