@@ -134,8 +134,9 @@ V_INLINE void panel_dot(const int nb, const int ks, size_t h, const float *panel
 /* out = f(pre + acc) on one tile; pre is read before out is written (they may alias).
  * A full panel uses plain loads and stores (masked stores are slow on AMD cores). */
 V_INLINE void rnn_tile(const int nb, size_t h, size_t nr, const float *panel,
-                       const float *pf, size_t pf_lines, const float *hprev, size_t ld_hprev, const float *pre,
-                       size_t ld_pre, float *out, size_t ld_out, recur_activation f)
+                       const float *pf, size_t pf_lines, const float *hprev, size_t ld_hprev,
+                       const float *pre, size_t ld_pre, float *out, size_t ld_out,
+                       recur_activation f)
 {
     V_T acc[NB_MAX][2];
     panel_dot(nb, KS_FOR(nb), h, panel, hprev, ld_hprev, pf, pf_lines, acc);
@@ -165,9 +166,10 @@ V_INLINE void rnn_tile(const int nb, size_t h, size_t nr, const float *panel,
 
 /* da = (dh + acc) * f'(h) on one tile; dh is read before da is written (may alias). */
 V_INLINE void bptt_tile(const int nb, size_t h, size_t nr, const float *panel,
-                        const float *pf, size_t pf_lines, const float *da_next, size_t ld_da_next,
-                        const float *dh, size_t ld_dh, const float *hcur, size_t ld_h,
-                        float *da, size_t ld_da, recur_activation f)
+                        const float *pf, size_t pf_lines, const float *da_next,
+                        size_t ld_da_next, const float *dh, size_t ld_dh,
+                        const float *hcur, size_t ld_h, float *da, size_t ld_da,
+                        recur_activation f)
 {
     V_T acc[NB_MAX][2];
     if (da_next) {
@@ -266,10 +268,11 @@ _Static_assert(RECUR_BATCH_QUANTUM % NB_MAX == 0, "whole chunks are tiled NB_MAX
 
 /* With several batch tiles a panel is read once per tile, which breaks the sequential
  * stream the hardware prefetches: the tiles fetch the next panel into L2 (from L3 or
- * memory when the matrix is larger than L2), tile t of T the lines of k steps
- * [h t / T, h (t + 1) / T), each needed a tile's time later. One tile fetching it all
- * holds as many line fills in flight as the core allows while its own loads from L2
- * wait for them: at H1760-H2560, N 32-64 on Zen 3 the step ran 5-10 % slower so. */
+ * memory when the matrix is larger than L2), tile t of T the t-th T-th of its lines
+ * (those of k steps h t / T to h (t + 1) / T), needed a tile's time later or more.
+ * One tile fetching it all holds as many line fills in flight as the core allows
+ * while its own loads from L2 wait for them: at H1760-H2560, N 32-64 on Zen 3 the
+ * step ran 5-10 % slower so. */
 static const float *next_panel(size_t batch, size_t r0, size_t rows, const float *panel,
                                size_t h)
 {
