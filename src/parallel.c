@@ -191,7 +191,7 @@ void recur_solo_note(recur_context *ctx, uint64_t wall_ns, uint64_t cpu_ns)
     if (ctx->spell_wall == 0)
         return;
     double share = (double)ctx->spell_cpu / (double)ctx->spell_wall;
-    ctx->solo_share = share < 0.05 ? 0.05 : share > 1.0 ? 1.0 : share;
+    ctx->solo_share = recur_runnable_share(ctx->spell_cpu, ctx->spell_wall, 0);
     if (4 * ctx->spell_wall >= ctx->solo_len && share >= RECUR_SOLO_IDLE_SHARE) {
         ctx->solo_ns = 0; /* the core is ours again: the stall was a one-off */
         atomic_store(&load_spell_end, 0);

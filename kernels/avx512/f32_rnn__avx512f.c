@@ -14,7 +14,8 @@
 #define KS_FOR(nb) ((nb) == 1 ? 4 : (nb) < 8 ? 2 : 1)
 /* The next panel is fetched ahead at every width; measured on the Intel Xeon (family 6
  * model 207) when the first tile fetched all of it. The fetch shared by the tiles
- * (7a4b02a, measured on Zen 3 with AVX2) has not run on an AVX-512 machine yet. */
+ * (7a4b02a, measured with AVX2 on an AMD EPYC Zen 3, family 25 model 1) has not run
+ * on an AVX-512 machine yet. */
 #define PREFETCH_NEXT 1
 #define PREFETCH_MIN_H 1 /* always */
 #define RNN_FN(name) recur_f32_##name##__avx512f

@@ -109,6 +109,26 @@ static void out_free(run_out *o)
     tensors_free(&o->params);
 }
 
+/* A problem with two sets of outputs: a reference run and the run compared with it. */
+typedef struct ref_got {
+    problem p;
+    run_out ref, got;
+} ref_got;
+
+static void ref_got_init(ref_got *c, const shape *s, uint64_t seed)
+{
+    problem_init(&c->p, s, seed);
+    out_alloc(&c->ref, s, &c->p);
+    out_alloc(&c->got, s, &c->p);
+}
+
+static void ref_got_free(ref_got *c)
+{
+    out_free(&c->ref);
+    out_free(&c->got);
+    problem_free(&c->p);
+}
+
 static void copy_tensors(recur_tensors *dst, const recur_tensors *src, const recur_rnn_config *c)
 {
     size_t H = c->hidden_size, I = c->input_size, O = c->output_size;
@@ -202,26 +222,21 @@ static void check_determinism(recur_isa isa, int barrier)
     int omp = have_openmp();
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
-        problem p;
-        problem_init(&p, s, 1000 + si);
-        run_out ref, got;
-        out_alloc(&ref, s, &p);
-        out_alloc(&got, s, &p);
+        ref_got c;
+        ref_got_init(&c, s, 1000 + si);
         for (size_t ti = 0; ti < sizeof thread_counts / sizeof thread_counts[0]; ti++) {
             size_t n = thread_counts[ti];
             recur_context *ctx = forced_context(isa, n, barrier);
-            run_all(ctx, s, &p, n == 1 ? &ref : &got);
+            run_all(ctx, s, &c.p, n == 1 ? &c.ref : &c.got);
             /* The call really ran n threads, and the step split is the intended one. */
             assert_int_equal(ctx->last_team, omp ? n : 1);
             if (omp && n > 1)
                 assert_true(s->expect_batch_split ? ctx->last_pb > 1 : ctx->last_pr > 1);
             if (n > 1)
-                assert_outputs_equal(&ref, &got, s, &p);
+                assert_outputs_equal(&c.ref, &c.got, s, &c.p);
             recur_context_destroy(ctx);
         }
-        out_free(&ref);
-        out_free(&got);
-        problem_free(&p);
+        ref_got_free(&c);
     }
 }
 
@@ -238,25 +253,20 @@ static void test_step_chunks_same_results(void **state)
             continue;
         for (size_t si = 1; si < sizeof shapes / sizeof shapes[0]; si += 2) { /* N 1, N 13 */
             const shape *s = &shapes[si];
-            problem p;
-            problem_init(&p, s, 3000 + si);
-            run_out ref, got;
-            out_alloc(&ref, s, &p);
-            out_alloc(&got, s, &p);
+            ref_got c;
+            ref_got_init(&c, s, 3000 + si);
             recur_context *ctx = forced_context(isa, 2, RECUR_BARRIER_AUTO);
             ctx->step_l2 = 2048; /* unpacked as below, but on a team: one piece */
-            run_all(ctx, s, &p, &ref);
+            run_all(ctx, s, &c.p, &c.ref);
             recur_context_destroy(ctx);
             for (size_t n = 1; n <= (omp ? 3u : 1u); n++) {
                 ctx = forced_context(isa, n, RECUR_BARRIER_AUTO);
                 ctx->step_l2 = 2048;
-                run_all(ctx, s, &p, &got);
-                assert_outputs_equal(&ref, &got, s, &p);
+                run_all(ctx, s, &c.p, &c.got);
+                assert_outputs_equal(&c.ref, &c.got, s, &c.p);
                 recur_context_destroy(ctx);
             }
-            out_free(&ref);
-            out_free(&got);
-            problem_free(&p);
+            ref_got_free(&c);
         }
     }
 }
@@ -359,27 +369,22 @@ static void test_binding_same_results(void **state)
 {
     (void)state;
     const shape *s = &shapes[3];
-    problem p;
-    problem_init(&p, s, 77);
-    run_out ref, got;
-    out_alloc(&ref, s, &p);
-    out_alloc(&got, s, &p);
+    ref_got c;
+    ref_got_init(&c, s, 77);
     recur_context *ctx;
     assert_int_equal(recur_context_create(&ctx), RECUR_OK);
     assert_int_equal(recur_context_set_num_threads(ctx, 2), RECUR_OK);
     ctx->min_step_fmas = 0;
-    run_all(ctx, s, &p, &ref);
+    run_all(ctx, s, &c.p, &c.ref);
     cpu_set_t before, after;
     assert_int_equal(sched_getaffinity(0, sizeof before, &before), 0);
     assert_int_equal(recur_context_set_thread_binding(ctx, 1), RECUR_OK);
-    run_all(ctx, s, &p, &got);
+    run_all(ctx, s, &c.p, &c.got);
     assert_int_equal(sched_getaffinity(0, sizeof after, &after), 0);
     assert_true(CPU_EQUAL(&before, &after));
-    assert_outputs_equal(&ref, &got, s, &p);
+    assert_outputs_equal(&c.ref, &c.got, s, &c.p);
     recur_context_destroy(ctx);
-    out_free(&ref);
-    out_free(&got);
-    problem_free(&p);
+    ref_got_free(&c);
 }
 
 /*
